@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-28T0000_initial.js';
+
+/**
+ * Every migration, by name in the order they apply. Listed statically so the same code runs under
+ * tsx, vitest and a compiled build; add a new file here when you add one to this folder.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-28T0000_initial': initial,
+};

@@ -1,0 +1,216 @@
+import type { Kysely } from 'kysely';
+import type { AlertRow, Database } from '../db/schema.js';
+import type { ActiveAlert, AlertState, Severity, Transition } from './alert.types.js';
+
+/** A transition as stored: the alert row and the event row it produced. */
+export interface RecordedTransition {
+  readonly alertId: number;
+  readonly eventId: number;
+  readonly transition: Transition;
+}
+
+export function toActiveAlert(row: AlertRow): ActiveAlert {
+  if (row.state === 'resolved') throw new Error(`Alert ${row.id} is resolved, not active`);
+  return {
+    fingerprint: row.fingerprint,
+    ruleId: row.rule_id,
+    institution: row.institution_code,
+    metric: row.metric,
+    state: row.state,
+    severity: row.severity as Severity,
+    value: row.value ?? Number.NaN,
+    threshold: row.threshold ?? Number.NaN,
+    period: row.period,
+    firstPeriod: row.first_period,
+    periods: row.periods,
+    submissionId: row.submission_id,
+    summary: row.summary,
+    source: row.source ?? '',
+    startedAt: row.started_at,
+    firedAt: row.fired_at,
+  };
+}
+
+/** Pending and firing alerts of the given institutions (all institutions when `codes` is undefined). */
+export async function loadActiveAlerts(
+  db: Kysely<Database>,
+  codes?: readonly string[],
+): Promise<ActiveAlert[]> {
+  if (codes?.length === 0) return [];
+  let q = db.selectFrom('alerts').selectAll().where('state', '<>', 'resolved');
+  if (codes) q = q.where('institution_code', 'in', [...codes]);
+  return (await q.orderBy('fingerprint').execute()).map(toActiveAlert);
+}
+
+function alertColumns(t: Transition) {
+  const a = t.alert;
+  return {
+    state: t.to,
+    severity: a.severity,
+    value: Number.isFinite(a.value) ? a.value : null,
+    threshold: Number.isFinite(a.threshold) ? a.threshold : null,
+    period: a.period,
+    first_period: a.firstPeriod,
+    periods: a.periods,
+    submission_id: a.submissionId,
+    summary: JSON.stringify(a.summary),
+    source: a.source,
+    fired_at: a.firedAt,
+    resolved_at: t.to === 'resolved' ? t.at : null,
+    updated_at: t.at,
+  } as const;
+}
+
+/**
+ * Stores transitions: inserts new alerts, updates active ones by fingerprint, and appends one
+ * alert event for each. Run it in the transaction that decided the transitions.
+ */
+export async function recordTransitions(
+  db: Kysely<Database>,
+  transitions: readonly Transition[],
+  actor: string,
+): Promise<RecordedTransition[]> {
+  const recorded: RecordedTransition[] = [];
+  for (const t of transitions) {
+    let alertId: number;
+    if (t.from === null) {
+      const row = await db
+        .insertInto('alerts')
+        .values({
+          fingerprint: t.alert.fingerprint,
+          rule_id: t.alert.ruleId,
+          institution_code: t.alert.institution,
+          metric: t.alert.metric,
+          started_at: t.alert.startedAt,
+          ...alertColumns(t),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      alertId = row.id;
+    } else {
+      const row = await db
+        .updateTable('alerts')
+        .set(alertColumns(t))
+        .where('fingerprint', '=', t.alert.fingerprint)
+        .where('state', '<>', 'resolved')
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) throw new Error(`No active alert ${t.alert.fingerprint} to move from ${t.from} to ${t.to}`);
+      alertId = row.id;
+    }
+    const event = await db
+      .insertInto('alert_events')
+      .values({
+        alert_id: alertId,
+        at: t.at,
+        kind: t.kind,
+        from_state: t.from,
+        to_state: t.to,
+        severity: t.alert.severity,
+        value: Number.isFinite(t.alert.value) ? t.alert.value : null,
+        period: t.alert.period,
+        actor,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    recorded.push({ alertId, eventId: event.id, transition: t });
+  }
+  return recorded;
+}
+
+/** Filters of the alert list; all optional. */
+export interface AlertFilter {
+  readonly state?: AlertState | undefined;
+  readonly severity?: Severity | undefined;
+  readonly institution?: string | undefined;
+  readonly rule?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+/** An alert as the API shows it. */
+export interface AlertView {
+  readonly id: number;
+  readonly fingerprint: string;
+  readonly rule: string;
+  readonly institution: string | null;
+  readonly metric: string;
+  readonly state: AlertState;
+  readonly severity: string;
+  readonly value: number | null;
+  readonly threshold: number | null;
+  readonly period: string;
+  readonly first_period: string;
+  readonly periods: number;
+  readonly submission_id: number | null;
+  readonly summary: { zh: string; en: string };
+  readonly source: string | null;
+  readonly started_at: string;
+  readonly fired_at: string | null;
+  readonly resolved_at: string | null;
+  readonly updated_at: string;
+}
+
+export function toAlertView(row: AlertRow): AlertView {
+  return {
+    id: row.id,
+    fingerprint: row.fingerprint,
+    rule: row.rule_id,
+    institution: row.institution_code,
+    metric: row.metric,
+    state: row.state,
+    severity: row.severity,
+    value: row.value,
+    threshold: row.threshold,
+    period: row.period,
+    first_period: row.first_period,
+    periods: row.periods,
+    submission_id: row.submission_id,
+    summary: row.summary,
+    source: row.source,
+    started_at: row.started_at.toISOString(),
+    fired_at: row.fired_at?.toISOString() ?? null,
+    resolved_at: row.resolved_at?.toISOString() ?? null,
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** Lists alerts, newest first. */
+export async function listAlerts(db: Kysely<Database>, filter: AlertFilter): Promise<AlertView[]> {
+  let q = db.selectFrom('alerts').selectAll();
+  if (filter.state) q = q.where('state', '=', filter.state);
+  if (filter.severity) q = q.where('severity', '=', filter.severity);
+  if (filter.institution) q = q.where('institution_code', '=', filter.institution);
+  if (filter.rule) q = q.where('rule_id', '=', filter.rule);
+  const rows = await q
+    .orderBy('updated_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit ?? 500)
+    .execute();
+  return rows.map(toAlertView);
+}
+
+/** One alert by id with its events, oldest first. */
+export async function findAlert(db: Kysely<Database>, id: number) {
+  const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const events = await db
+    .selectFrom('alert_events')
+    .selectAll()
+    .where('alert_id', '=', id)
+    .orderBy('id')
+    .execute();
+  return {
+    alert: toAlertView(row),
+    events: events.map((e) => ({
+      id: e.id,
+      at: e.at.toISOString(),
+      kind: e.kind,
+      from: e.from_state,
+      to: e.to_state,
+      severity: e.severity,
+      value: e.value,
+      period: e.period,
+      actor: e.actor,
+    })),
+  };
+}

@@ -1,0 +1,148 @@
+import path from 'node:path';
+import { Environment } from '@marcbachmann/cel-js';
+import { type FileProblem, type FileResult, loadYamlFile } from '../config/yaml-file.js';
+import {
+  type CatalogFile,
+  type CountyDef,
+  catalogFileSchema,
+  type InstitutionTypeDef,
+  type MetricDef,
+} from './catalog.schema.js';
+
+/** A derived metric, compiled: the metric codes it reads and a function computing it. */
+export interface CompiledFormula {
+  readonly metric: string;
+  readonly inputs: readonly string[];
+  readonly compute: (values: Readonly<Record<string, number>>) => number;
+}
+
+/**
+ * The validated vocabulary: institution types, counties and metrics, with lookups and derived
+ * metric formulas compiled once. Immutable; reload by building a new one.
+ */
+export class Catalog {
+  readonly types: ReadonlyMap<string, InstitutionTypeDef>;
+  readonly counties: ReadonlyMap<string, CountyDef>;
+  readonly metrics: ReadonlyMap<string, MetricDef>;
+  /** Metrics by their zh or en name, for header aliases. */
+  readonly metricsByName: ReadonlyMap<string, MetricDef>;
+  /** Derived metrics in an order where each one's inputs come before it. */
+  readonly formulas: readonly CompiledFormula[];
+
+  private constructor(file: CatalogFile, formulas: CompiledFormula[]) {
+    this.types = new Map(file.institution_types.map((t) => [t.code, t]));
+    this.counties = new Map(file.counties.map((c) => [c.code, c]));
+    this.metrics = new Map(file.metrics.map((m) => [m.code, m]));
+    this.metricsByName = new Map(
+      file.metrics.flatMap((m) => [[m.name.zh, m] as const, [m.name.en.toLowerCase(), m] as const]),
+    );
+    this.formulas = formulas;
+  }
+
+  /** Whether an institution of `type` reports `metric`. */
+  reports(type: string, metric: string): boolean {
+    return this.metrics.get(metric)?.types.includes(type) ?? false;
+  }
+
+  /** Metrics reported by one institution type, in catalog order. */
+  metricsFor(type: string): MetricDef[] {
+    return [...this.metrics.values()].filter((m) => m.types.includes(type));
+  }
+
+  /**
+   * Computes derived metrics for one institution and period from the values given, skipping any
+   * that were reported directly, lack an input, or come out non-finite (a zero denominator).
+   * @returns only the newly derived values.
+   */
+  derive(type: string, reported: Readonly<Record<string, number>>): Record<string, number> {
+    const all: Record<string, number> = { ...reported };
+    const derived: Record<string, number> = {};
+    for (const f of this.formulas) {
+      if (f.metric in all || !this.reports(type, f.metric)) continue;
+      if (!f.inputs.every((i) => i in all)) continue;
+      const value = f.compute(all);
+      if (!Number.isFinite(value)) continue;
+      all[f.metric] = value;
+      derived[f.metric] = value;
+    }
+    return derived;
+  }
+
+  /** Builds a catalog from parsed file content, reporting every cross-reference problem at once. */
+  static fromFile(file: CatalogFile, fileName = 'catalog.yaml'): FileResult<Catalog> {
+    const problems: FileProblem[] = [];
+    const problem = (p: string, message: string) => problems.push({ file: fileName, path: p, message });
+    const duplicates = (items: { code: string }[], where: string) => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item.code)) problem(`${where}[${i}].code`, `duplicate code ${item.code}`);
+        seen.add(item.code);
+      });
+    };
+    duplicates(file.institution_types, 'institution_types');
+    duplicates(file.counties, 'counties');
+    duplicates(file.metrics, 'metrics');
+
+    const typeCodes = new Set(file.institution_types.map((t) => t.code));
+    const metricCodes = file.metrics.map((m) => m.code);
+    const env = new Environment();
+    for (const m of metricCodes) env.registerVariable(m, 'double');
+
+    const compiled = new Map<string, CompiledFormula>();
+    file.metrics.forEach((m, i) => {
+      for (const t of m.types)
+        if (!typeCodes.has(t)) problem(`metrics[${i}].types`, `unknown institution type ${t}`);
+      if (!m.formula) return;
+      const checked = env.check(m.formula);
+      if (!checked.valid) {
+        problem(`metrics[${i}].formula`, checked.error?.message.split('\n')[0] ?? 'invalid formula');
+        return;
+      }
+      if (checked.type !== 'double') {
+        problem(`metrics[${i}].formula`, `must compute a double, not ${checked.type}`);
+        return;
+      }
+      const inputs = metricCodes.filter((c) => new RegExp(`\\b${c}\\b`).test(m.formula ?? ''));
+      if (inputs.includes(m.code)) {
+        problem(`metrics[${i}].formula`, 'must not refer to the metric itself');
+        return;
+      }
+      const run = env.parse(m.formula);
+      compiled.set(m.code, {
+        metric: m.code,
+        inputs,
+        compute: (values) => Number(run(Object.fromEntries(inputs.map((k) => [k, values[k]])))),
+      });
+    });
+
+    const ordered = orderFormulas(compiled);
+    if (!ordered) problem('metrics', 'derived metric formulas refer to each other in a cycle');
+    if (problems.length > 0) return { ok: false, problems };
+    return { ok: true, value: new Catalog(file, ordered ?? []) };
+  }
+
+  /** Loads `catalog.yaml` from a rules directory. */
+  static load(rulesDir: string): FileResult<Catalog> {
+    const file = path.join(rulesDir, 'catalog.yaml');
+    const parsed = loadYamlFile(file, catalogFileSchema);
+    return parsed.ok ? Catalog.fromFile(parsed.value, file) : parsed;
+  }
+}
+
+/** Topological order of formulas over their derived inputs; `undefined` when they form a cycle. */
+function orderFormulas(formulas: Map<string, CompiledFormula>): CompiledFormula[] | undefined {
+  const ordered: CompiledFormula[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (code: string): boolean => {
+    const f = formulas.get(code);
+    if (!f || state.get(code) === 'done') return true;
+    if (state.get(code) === 'visiting') return false;
+    state.set(code, 'visiting');
+    if (!f.inputs.every(visit)) return false;
+    state.set(code, 'done');
+    ordered.push(f);
+    return true;
+  };
+  for (const code of formulas.keys()) if (!visit(code)) return undefined;
+  return ordered;
+}

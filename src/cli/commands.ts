@@ -1,0 +1,212 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseCsvRecords } from 'csv-parse/sync';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { recordAudit } from '../audit/audit.repository.js';
+import { type Principal, ROLES, type Role } from '../auth/api-key.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-key.repository.js';
+import type { Config } from '../config/config.js';
+import { formatProblems } from '../config/yaml-file.js';
+import { openDatabase } from '../db/database.js';
+import { migrateToLatest } from '../db/migrator.js';
+import { AppError } from '../http/app-error.js';
+import { parseCsv } from '../ingest/csv.parser.js';
+import { decodeText } from '../ingest/decode.js';
+import { submitObservations } from '../ingest/submission.service.js';
+import { saveInstitutions } from '../institutions/institution.service.js';
+import { loadRulesDir } from '../rules/rules.runtime.js';
+import { openServices, type Services } from '../service.js';
+
+/** A CLI failure with the exit code to leave with. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+const CLI_PRINCIPAL: Principal = { keyId: 'cli', name: 'cli', role: 'admin', institution: null };
+
+async function withServices<T>(config: Config, logger: Logger, fn: (s: Services) => Promise<T>): Promise<T> {
+  const services = await openServices(config, logger);
+  try {
+    return await fn(services);
+  } finally {
+    await services.close();
+  }
+}
+
+function describeAppError(error: unknown): never {
+  if (error instanceof AppError) {
+    const lines = error.errors.map(
+      (e) =>
+        `  ${e.row ? `row ${e.row}` : ''}${e.column ? ` column ${e.column}` : ''}${e.field ? ` (${e.field})` : ''}: [${e.code}] ${e.message}`,
+    );
+    throw new CliError([error.message, ...lines].join('\n'), 2);
+  }
+  throw error;
+}
+
+/** `migrate`: applies pending migrations. */
+export async function migrateCommand(config: Config): Promise<string> {
+  const handle = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: path.join(config.dataDir, 'pg'),
+  });
+  try {
+    const applied = await migrateToLatest(handle.db as unknown as Kysely<unknown>);
+    return applied.length > 0 ? `applied: ${applied.join(', ')}` : 'the database is up to date';
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `rules check [dir]`: validates catalog, rule files and routes; every problem, non-zero exit. */
+export function rulesCheckCommand(dir: string): string {
+  const loaded = loadRulesDir(path.resolve(dir), new Date());
+  if (!loaded.ok) throw new CliError(formatProblems(loaded.problems), 1);
+  return `OK: ${loaded.value.rules.length} rules in ${loaded.value.files.length} files, ${loaded.value.routes.length} routes, ${loaded.value.catalog.metrics.size} metrics (hash ${loaded.value.hash.slice(0, 12)})`;
+}
+
+/** `keys create --role R --name N [--institution C]`: prints the new token once. */
+export async function keysCreateCommand(
+  config: Config,
+  logger: Logger,
+  args: { role?: string; name?: string; institution?: string },
+): Promise<string> {
+  if (!args.role || !(ROLES as readonly string[]).includes(args.role))
+    throw new CliError(`--role must be one of ${ROLES.join(', ')}`, 2);
+  if (!args.name) throw new CliError('--name is required', 2);
+  if ((args.role === 'institution') !== (args.institution !== undefined))
+    throw new CliError('--institution is required for institution keys and only for them', 2);
+  return withServices(config, logger, async ({ db }) => {
+    const { key, token } = await db.transaction().execute(async (trx) => {
+      const created = await createApiKey(trx, {
+        name: args.name as string,
+        role: args.role as Role,
+        institution: args.institution ?? null,
+        createdBy: 'cli',
+      });
+      await recordAudit(trx, {
+        actor: 'cli',
+        action: 'keys.create',
+        target: created.key.id,
+        details: { name: args.name, role: args.role },
+      });
+      return created;
+    });
+    return `created key ${key.id} (${key.role}${key.institution ? ` for ${key.institution}` : ''})\n${token}`;
+  });
+}
+
+export async function keysListCommand(config: Config, logger: Logger): Promise<string> {
+  return withServices(config, logger, async ({ db }) =>
+    (await listApiKeys(db))
+      .map(
+        (k) =>
+          `${k.id}  ${k.prefix}…  ${k.role.padEnd(11)} ${(k.institution ?? '-').padEnd(12)} ${k.name}${k.revokedAt ? `  (revoked ${k.revokedAt})` : ''}`,
+      )
+      .join('\n'),
+  );
+}
+
+export async function keysRevokeCommand(
+  config: Config,
+  logger: Logger,
+  id: string | undefined,
+): Promise<string> {
+  if (!id) throw new CliError('usage: keys revoke <id>', 2);
+  return withServices(config, logger, async ({ db }) => {
+    const done = await db.transaction().execute(async (trx) => {
+      const ok = await revokeApiKey(trx, id, new Date());
+      if (ok) await recordAudit(trx, { actor: 'cli', action: 'keys.revoke', target: id });
+      return ok;
+    });
+    if (!done) throw new CliError(`no active key ${id}`);
+    return `revoked ${id}`;
+  });
+}
+
+/** `institutions import <file>`: a CSV with code,name,type,county[,credit_code] or a JSON array. */
+export async function institutionsImportCommand(
+  config: Config,
+  logger: Logger,
+  file: string | undefined,
+): Promise<string> {
+  if (!file) throw new CliError('usage: institutions import <file.csv|file.json>', 2);
+  const text = decodeText(fs.readFileSync(file)).text;
+  const items: unknown[] = file.endsWith('.json')
+    ? JSON.parse(text)
+    : (
+        parseCsvRecords(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<
+          string,
+          string
+        >[]
+      ).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')));
+  return withServices(config, logger, async (s) => {
+    const result = await saveInstitutions(s.db, s.rules.current().catalog, items, 'cli').catch(
+      describeAppError,
+    );
+    return `institutions: ${result.created} created, ${result.updated} updated`;
+  });
+}
+
+/** `import <file.csv>`: uploads observations as an admin would, with the same validation and receipt. */
+export async function importCommand(
+  config: Config,
+  logger: Logger,
+  file: string | undefined,
+): Promise<string> {
+  if (!file) throw new CliError('usage: import <file.csv>', 2);
+  const bytes = fs.readFileSync(file);
+  return withServices(config, logger, async (s) => {
+    const parsed = parseCsv(decodeText(bytes).text, s.rules.current().catalog);
+    if (parsed.errors.length > 0)
+      describeAppError(
+        AppError.unprocessable('validation_failed', 'The file has errors; nothing was stored', parsed.errors),
+      );
+    const receipt = await submitObservations(
+      { db: s.db, snapshot: () => s.rules.current() },
+      parsed.observations,
+      {
+        fileName: path.basename(file),
+        bytes,
+        format: parsed.layout === 'wide' ? 'csv-wide' : 'csv-long',
+        rowCount: parsed.rowCount,
+      },
+      CLI_PRINCIPAL,
+      new Date(),
+    ).catch(describeAppError);
+    await s.dispatcher.kick();
+    return JSON.stringify(receipt, null, 2);
+  });
+}
+
+/** `notify test <address>`: sends a sample message through the configured transport. */
+export async function notifyTestCommand(
+  config: Config,
+  logger: Logger,
+  to: string | undefined,
+): Promise<string> {
+  if (!to) throw new CliError('usage: notify test <address>', 2);
+  return withServices(config, logger, async (s) => {
+    const result = await s.mailer.send({
+      to: [to],
+      subject: 'RiskWatch 测试邮件 / test message',
+      text: 'RiskWatch 邮件设置正常。\nRiskWatch can send e-mail with these settings.',
+      html: '<p>RiskWatch 邮件设置正常。</p><p>RiskWatch can send e-mail with these settings.</p>',
+      messageId: `<test-${Date.now()}@riskwatch>`,
+      headers: {},
+    });
+    if (!result.ok)
+      throw new CliError(
+        `sending failed (${result.retryable ? 'temporary' : 'permanent'}): ${result.reason}`,
+      );
+    return config.smtpUrl
+      ? `sent to ${to} (${result.messageId})`
+      : `written to ${config.outboxDir} (${result.messageId})`;
+  });
+}

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { createScheduler, listen, openServices, type Services } from '../service.js';
+import { bootstrapAdminKey } from './bootstrap-admin.js';
+
+/**
+ * Runs the service until SIGINT or SIGTERM, then drains: stops taking connections, lets requests
+ * and jobs under way finish, and closes the database last.
+ */
+export async function serve(
+  config: Config,
+  logger: Logger,
+  before?: (services: Services) => Promise<void>,
+): Promise<void> {
+  const services = await openServices(config, logger);
+  if (before) await before(services);
+  if (!config.adminToken) {
+    const token = await bootstrapAdminKey(services.db);
+    // Printed once to the terminal, deliberately outside the log stream: logs never carry secrets.
+    if (token)
+      process.stdout.write(
+        `\n  First start: an admin API key was created. It is shown only this once:\n\n    ${token}\n\n  Use it as "Authorization: Bearer <key>". Set ADMIN_TOKEN to manage keys another way.\n\n`,
+      );
+  }
+  const server = await listen(services);
+  const scheduler = config.schedulerEnabled ? createScheduler(services) : undefined;
+  scheduler?.start();
+  logger.info(
+    {
+      port: config.port,
+      database: services.handle.engine,
+      smtp: config.smtpUrl ? 'smtp' : `eml files in ${config.outboxDir}`,
+      rules: services.rules.current().hash.slice(0, 12),
+    },
+    'RiskWatch is listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await scheduler?.stop();
+    await closed;
+    await services.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,154 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Timestamps: written as Date or ISO string, read as Date. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface InstitutionTable {
+  code: string;
+  name: string;
+  type: string;
+  county: string;
+  credit_code: string | null;
+  attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: ColumnType<Date, never, never>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  role: 'admin' | 'supervisor' | 'institution';
+  institution_code: string | null;
+  token_hash: string;
+  token_prefix: string;
+  created_by: string | null;
+  created_at: ColumnType<Date, never, never>;
+  revoked_at: Timestamp | null;
+}
+
+export interface UploadTable {
+  id: Generated<number>;
+  file_name: string | null;
+  file_sha256: string;
+  format: string;
+  row_count: number;
+  uploaded_by: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface SubmissionTable {
+  id: Generated<number>;
+  upload_id: number;
+  institution_code: string;
+  period: string;
+  version: number;
+  is_current: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface ObservationTable {
+  submission_id: number;
+  institution_code: string;
+  period: string;
+  metric: string;
+  /** numeric in SQL, parsed to a JS number by the connection's type parsers. */
+  value: number;
+  derived: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+export interface AlertTable {
+  id: Generated<number>;
+  fingerprint: string;
+  rule_id: string;
+  institution_code: string | null;
+  metric: string;
+  state: 'pending' | 'firing' | 'resolved';
+  severity: string;
+  value: number | null;
+  threshold: number | null;
+  period: string;
+  first_period: string;
+  periods: ColumnType<number, number | undefined, number>;
+  submission_id: number | null;
+  summary: Json<{ zh: string; en: string }>;
+  source: string | null;
+  started_at: Timestamp;
+  fired_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface AlertEventTable {
+  id: Generated<number>;
+  alert_id: number;
+  at: Timestamp;
+  kind: string;
+  from_state: string | null;
+  to_state: string;
+  severity: string;
+  value: number | null;
+  period: string;
+  actor: string;
+}
+
+export interface NotificationOutboxTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  alert_id: number | null;
+  event_id: number | null;
+  route: string;
+  recipients: Json<string[]>;
+  payload: Json<Record<string, unknown>>;
+  status: ColumnType<
+    'pending' | 'sending' | 'sent' | 'failed',
+    'pending' | undefined,
+    'pending' | 'sending' | 'sent' | 'failed'
+  >;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  message_id: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  sent_at: Timestamp | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: ColumnType<Date, Date | string | undefined, never>;
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Json<Record<string, unknown>>;
+}
+
+export interface JobRunTable {
+  job: string;
+  slot: string;
+  claimed_by: string;
+  claimed_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+/** The whole database as Kysely sees it. */
+export interface Database {
+  institutions: InstitutionTable;
+  api_keys: ApiKeyTable;
+  uploads: UploadTable;
+  submissions: SubmissionTable;
+  observations: ObservationTable;
+  alerts: AlertTable;
+  alert_events: AlertEventTable;
+  notification_outbox: NotificationOutboxTable;
+  audit_log: AuditLogTable;
+  job_runs: JobRunTable;
+}
+
+export type InstitutionRow = Selectable<InstitutionTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type SubmissionRow = Selectable<SubmissionTable>;
+export type ObservationRow = Selectable<ObservationTable>;
+export type AlertRow = Selectable<AlertTable>;
+export type NewAlertRow = Insertable<AlertTable>;
+export type AlertEventRow = Selectable<AlertEventTable>;
+export type OutboxRow = Selectable<NotificationOutboxTable>;

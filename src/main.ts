@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+import {
+  CliError,
+  importCommand,
+  institutionsImportCommand,
+  keysCreateCommand,
+  keysListCommand,
+  keysRevokeCommand,
+  migrateCommand,
+  notifyTestCommand,
+  rulesCheckCommand,
+} from './cli/commands.js';
+import { loadDemo } from './cli/demo.command.js';
+import { serve } from './cli/serve.command.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { createLogger } from './logger.js';
+
+const USAGE = `usage: riskwatch <command>
+  serve                          run the service (default)
+  demo                           load the Quanzhou demo sample, then serve
+  migrate                        apply database migrations
+  rules check [dir]              validate catalog, rule files and routes (default: RULES_DIR)
+  keys create --role R --name N [--institution CODE]
+  keys list | keys revoke <id>
+  institutions import <file.csv|file.json>
+  import <file.csv>              upload observations as an admin
+  notify test <address>          send a test e-mail`;
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      role: { type: 'string' },
+      name: { type: 'string' },
+      institution: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  const [command = 'serve', sub, arg] = positionals;
+  const print = (text: string) => console.log(text);
+  switch (
+    `${command}${sub && ['keys', 'rules', 'institutions', 'notify'].includes(command) ? ` ${sub}` : ''}`
+  ) {
+    case 'serve':
+      return serve(config, logger);
+    case 'demo':
+      return serve(config, logger, async (services) => {
+        const loaded = await loadDemo(services);
+        logger.info(loaded, 'demo data loaded');
+      });
+    case 'migrate':
+      return print(await migrateCommand(config));
+    case 'rules check':
+      return print(rulesCheckCommand(arg ?? config.rulesDir));
+    case 'keys create':
+      return print(await keysCreateCommand(config, logger, values));
+    case 'keys list':
+      return print(await keysListCommand(config, logger));
+    case 'keys revoke':
+      return print(await keysRevokeCommand(config, logger, arg));
+    case 'institutions import':
+      return print(await institutionsImportCommand(config, logger, arg));
+    case 'import':
+      return print(await importCommand(config, logger, sub));
+    case 'notify test':
+      return print(await notifyTestCommand(config, logger, arg));
+    default:
+      throw new CliError(USAGE, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof CliError) {
+    console.error(error.message);
+    process.exit(error instanceof CliError ? error.exitCode : 78);
+  }
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,170 @@
+import type { Kysely } from 'kysely';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from '../db/schema.js';
+import type { RuleHealth } from '../rules/evaluate.js';
+import { currentValues } from './metric-values.query.js';
+
+/**
+ * Every Prometheus metric of the service, on its own registry (never the global one).
+ * Values that live in the database (latest observations, alert counts, outbox depth) are read at
+ * scrape time, so every replica reports the same truth and nothing is cached between scrapes.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly submissions: Counter<'result'>;
+  readonly validationErrors: Counter<'code'>;
+  readonly evaluationDuration: Histogram;
+  readonly evaluations: Counter<'result'>;
+  readonly lastEvaluationSuccess: Gauge;
+  readonly notifications: Counter<'route' | 'outcome'>;
+
+  constructor(db: Kysely<Database>, version: string, unitOf: (metric: string) => string) {
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry });
+    new Gauge({
+      name: 'riskwatch_build_info',
+      help: 'Build information; always 1.',
+      labelNames: ['version'],
+      registers: [registry],
+    }).set({ version }, 1);
+
+    this.submissions = new Counter({
+      name: 'riskwatch_submissions_total',
+      help: 'Uploads by result (accepted or rejected).',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    for (const result of ['accepted', 'rejected']) this.submissions.inc({ result }, 0);
+    this.validationErrors = new Counter({
+      name: 'riskwatch_validation_errors_total',
+      help: 'Validation problems found in rejected uploads, by error code.',
+      labelNames: ['code'],
+      registers: [registry],
+    });
+    this.evaluationDuration = new Histogram({
+      name: 'riskwatch_rule_evaluation_duration_seconds',
+      help: 'Time to evaluate the rules for one batch of institutions.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    });
+    this.evaluations = new Counter({
+      name: 'riskwatch_rule_evaluations_total',
+      help: 'Rule evaluations by result (ok or error), one per rule per batch.',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    for (const result of ['ok', 'error']) this.evaluations.inc({ result }, 0);
+    this.lastEvaluationSuccess = new Gauge({
+      name: 'riskwatch_rule_last_success_timestamp_seconds',
+      help: 'Unix time of the last evaluation in which every rule succeeded.',
+      registers: [registry],
+    });
+    this.notifications = new Counter({
+      name: 'riskwatch_notifications_total',
+      help: 'Notification attempts by route and outcome (sent, retry, failed).',
+      labelNames: ['route', 'outcome'],
+      registers: [registry],
+    });
+
+    new Gauge({
+      name: 'riskwatch_institution_metric_value',
+      help: 'Latest reported or derived value per institution and metric, in the unit the catalog names (percent as published, e.g. 6.2 for 6.2%).',
+      labelNames: ['institution', 'institution_type', 'county', 'metric', 'unit'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const v of await currentValues(db)) {
+          this.set(
+            {
+              institution: v.institution,
+              institution_type: v.type,
+              county: v.county,
+              metric: v.metric,
+              unit: unitOf(v.metric),
+            },
+            v.value,
+          );
+        }
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_alerts_firing',
+      help: 'Firing alerts by severity, rule, institution type and county.',
+      labelNames: ['severity', 'rule', 'institution_type', 'county'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const rows = await db
+          .selectFrom('alerts as a')
+          .leftJoin('institutions as i', 'i.code', 'a.institution_code')
+          .select(({ fn }) => [
+            'a.severity',
+            'a.rule_id',
+            'i.type',
+            'i.county',
+            fn.countAll<number>().as('n'),
+          ])
+          .where('a.state', '=', 'firing')
+          .groupBy(['a.severity', 'a.rule_id', 'i.type', 'i.county'])
+          .execute();
+        for (const r of rows)
+          this.set(
+            { severity: r.severity, rule: r.rule_id, institution_type: r.type ?? '', county: r.county ?? '' },
+            Number(r.n),
+          );
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_alerts_pending',
+      help: 'Pending alerts (breaching, not yet for long enough) by severity and rule.',
+      labelNames: ['severity', 'rule'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const rows = await db
+          .selectFrom('alerts')
+          .select(({ fn }) => ['severity', 'rule_id', fn.countAll<number>().as('n')])
+          .where('state', '=', 'pending')
+          .groupBy(['severity', 'rule_id'])
+          .execute();
+        for (const r of rows) this.set({ severity: r.severity, rule: r.rule_id }, Number(r.n));
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_outbox_pending',
+      help: 'Notifications waiting to be sent.',
+      registers: [registry],
+      async collect() {
+        const row = await db
+          .selectFrom('notification_outbox')
+          .select(({ fn }) => fn.countAll<number>().as('n'))
+          .where('status', 'in', ['pending', 'sending'])
+          .executeTakeFirst();
+        this.set(Number(row?.n ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_outbox_oldest_pending_age_seconds',
+      help: 'Age of the oldest notification waiting to be sent; 0 when none waits.',
+      registers: [registry],
+      async collect() {
+        const row = await db
+          .selectFrom('notification_outbox')
+          .select(({ fn }) => fn.min('created_at').as('oldest'))
+          .where('status', 'in', ['pending', 'sending'])
+          .executeTakeFirst();
+        const oldest = row?.oldest ? new Date(row.oldest as Date).getTime() : undefined;
+        this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      },
+    });
+  }
+
+  /** Records one evaluation's duration and rule health. */
+  recordEvaluation(durationSeconds: number, health: readonly RuleHealth[], now: Date): void {
+    this.evaluationDuration.observe(durationSeconds);
+    const failed = health.filter((h) => !h.ok).length;
+    this.evaluations.inc({ result: 'ok' }, health.length - failed);
+    if (failed > 0) this.evaluations.inc({ result: 'error' }, failed);
+    else this.lastEvaluationSuccess.set(now.getTime() / 1000);
+  }
+}

@@ -1,0 +1,72 @@
+import type { RulesSnapshot } from '../alerts/evaluation.service.js';
+import { Catalog } from '../catalog/catalog.js';
+import type { FileProblem } from '../config/yaml-file.js';
+import { loadRoutes } from '../notify/routes.js';
+import { loadRuleSet } from './rule.loader.js';
+
+/** The loaded configuration and where it came from. */
+export interface LoadedRules extends RulesSnapshot {
+  readonly hash: string;
+  readonly files: readonly string[];
+  readonly loadedAt: Date;
+}
+
+/** Loads catalog, rule files and routes from a folder, every problem of every file at once. */
+export function loadRulesDir(
+  rulesDir: string,
+  now: Date,
+): { ok: true; value: LoadedRules } | { ok: false; problems: FileProblem[] } {
+  const catalog = Catalog.load(rulesDir);
+  if (!catalog.ok) return catalog;
+  const ruleSet = loadRuleSet(rulesDir, catalog.value);
+  const routes = loadRoutes(rulesDir);
+  const problems = [...(ruleSet.ok ? [] : ruleSet.problems), ...(routes.ok ? [] : routes.problems)];
+  if (!ruleSet.ok || !routes.ok) return { ok: false, problems };
+  return {
+    ok: true,
+    value: {
+      catalog: catalog.value,
+      rules: ruleSet.value.rules,
+      routes: routes.value,
+      hash: ruleSet.value.hash,
+      files: ruleSet.value.files,
+      loadedAt: now,
+    },
+  };
+}
+
+/**
+ * Holds the configuration in force. A reload that finds any problem keeps the previous
+ * configuration running, as Prometheus does, and reports the problems.
+ */
+export class RulesRuntime {
+  #current: LoadedRules;
+  #lastError: { at: Date; problems: FileProblem[] } | undefined;
+
+  constructor(
+    private readonly rulesDir: string,
+    initial: LoadedRules,
+  ) {
+    this.#current = initial;
+  }
+
+  current(): LoadedRules {
+    return this.#current;
+  }
+
+  lastError(): { at: Date; problems: FileProblem[] } | undefined {
+    return this.#lastError;
+  }
+
+  /** Re-reads the folder; on success swaps the configuration in, otherwise keeps the old one. */
+  reload(now: Date): { ok: true; hash: string } | { ok: false; problems: FileProblem[] } {
+    const loaded = loadRulesDir(this.rulesDir, now);
+    if (!loaded.ok) {
+      this.#lastError = { at: now, problems: loaded.problems };
+      return loaded;
+    }
+    this.#current = loaded.value;
+    this.#lastError = undefined;
+    return { ok: true, hash: loaded.value.hash };
+  }
+}

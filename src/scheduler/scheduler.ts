@@ -1,0 +1,61 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { SlotClaimCoordinator } from './slot-claim.coordinator.js';
+
+/** One recurring job: a cron expression in the regulator's time zone and what to run. */
+export interface JobDefinition {
+  readonly name: string;
+  readonly cron: string;
+  readonly run: (now: Date) => Promise<unknown>;
+}
+
+/**
+ * Runs jobs on their schedules; the only module that touches node-cron. Each slot runs once across
+ * replicas (the coordinator claims it in PostgreSQL) and never overlaps itself.
+ */
+export class Scheduler {
+  #tasks: ScheduledTask[] = [];
+  #running = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly jobs: readonly JobDefinition[],
+    private readonly options: { timeZone: string; coordinator: SlotClaimCoordinator; logger: Logger },
+  ) {
+    const bad = jobs.filter((j) => !cron.validate(j.cron)).map((j) => `${j.name}: "${j.cron}"`);
+    if (bad.length > 0) throw new Error(`Invalid cron expressions: ${bad.join(', ')}`);
+  }
+
+  start(): void {
+    for (const job of this.jobs) {
+      const task = cron.schedule(
+        job.cron,
+        async (context) => {
+          const run = job
+            .run(context.date)
+            .catch((error: unknown) =>
+              this.options.logger.error({ err: error, job: job.name }, 'job failed'),
+            );
+          this.#running.add(run);
+          await run;
+          this.#running.delete(run);
+        },
+        {
+          name: job.name,
+          timezone: this.options.timeZone,
+          noOverlap: true,
+          distributed: true,
+          runCoordinator: this.options.coordinator,
+          suppressMissedWarning: true,
+        },
+      );
+      this.#tasks.push(task);
+    }
+  }
+
+  /** Stops scheduling and waits for the jobs under way, so no run is cut in half. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#tasks.map((t) => t.destroy()));
+    this.#tasks = [];
+    await Promise.allSettled([...this.#running]);
+  }
+}

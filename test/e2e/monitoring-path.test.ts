@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import request from 'supertest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ADMIN, createTestService, type TestService } from '../support/service.js';
+
+const auth = { Authorization: `Bearer ${ADMIN}` };
+
+async function countRows(
+  t: TestService,
+  table: 'submissions' | 'observations' | 'alerts' | 'uploads' | 'notification_outbox',
+) {
+  const row = await t.db.db
+    .selectFrom(table)
+    .select(({ fn }) => fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+describe('the monitoring path through HTTP', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await createTestService();
+  });
+  afterAll(async () => t.close());
+  beforeEach(async () => {
+    await t.db.truncate();
+    await request(t.app)
+      .post('/api/v1/institutions')
+      .set(auth)
+      .send({ code: 'QZRCB01', name: '晋江农村商业银行', type: 'rural_commercial_bank', county: '晋江市' })
+      .expect(201);
+  });
+
+  it('turns an NPL ratio of 6.2% into a firing critical alert, a metric and an e-mail', async () => {
+    const csv = 'institution,period,metric,value\nQZRCB01,2024-06,npl_ratio,6.2\n';
+    const upload = await request(t.app)
+      .post('/api/v1/submissions')
+      .set(auth)
+      .attach('file', Buffer.from(csv), 'npl.csv')
+      .expect(201);
+    expect(upload.body).toMatchObject({
+      version: 1,
+      submissions: [{ institution: 'QZRCB01', period: '2024-06', version: 1 }],
+    });
+    expect(upload.body.alerts).toEqual([
+      expect.objectContaining({ kind: 'firing', severity: 'critical', state: 'firing' }),
+    ]);
+
+    const alerts = await request(t.app).get('/api/v1/alerts?state=firing').set(auth).expect(200);
+    expect(alerts.body.alerts).toEqual([
+      expect.objectContaining({
+        institution: 'QZRCB01',
+        metric: 'npl_ratio',
+        severity: 'critical',
+        state: 'firing',
+        value: 6.2,
+        period: '2024-06',
+      }),
+    ]);
+
+    const metrics = await request(t.app).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(
+      /riskwatch_institution_metric_value\{[^}]*institution="QZRCB01"[^}]*metric="npl_ratio"[^}]*\} 6\.2/,
+    );
+    expect(metrics.text).toMatch(
+      /riskwatch_alerts_firing\{severity="critical",[^}]*institution_type="rural_commercial_bank"[^}]*\} 1/,
+    );
+
+    await t.services.dispatcher.kick();
+    const files = t.outboxFiles();
+    expect(files.length).toBeGreaterThan(0);
+    const mail = await simpleParser(
+      fs.readFileSync(path.join(t.services.config.outboxDir, files[0] as string)),
+    );
+    expect(mail.subject).toContain('晋江农村商业银行');
+    expect(mail.text).toContain('6.2');
+  });
+
+  it('rejects an unknown metric, a malformed period and a text value all at once, storing nothing', async () => {
+    const csv = [
+      'institution,period,metric,value',
+      'QZRCB01,2024-06,npl_rate,1.2',
+      'QZRCB01,2024-6,npl_ratio,1.5',
+      'QZRCB01,2024-07,npl_ratio,high',
+    ].join('\n');
+    const res = await request(t.app)
+      .post('/api/v1/submissions')
+      .set(auth)
+      .attach('file', Buffer.from(csv), 'bad.csv')
+      .expect(422);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors).toEqual([
+      expect.objectContaining({ code: 'unknown_metric', row: 2, column: 3 }),
+      expect.objectContaining({ code: 'invalid_period', row: 3, column: 2 }),
+      expect.objectContaining({ code: 'invalid_number', row: 4, column: 4 }),
+    ]);
+    for (const table of [
+      'uploads',
+      'submissions',
+      'observations',
+      'alerts',
+      'notification_outbox',
+    ] as const) {
+      expect(await countRows(t, table)).toBe(0);
+    }
+  });
+
+  it('keeps earlier versions when the same institution and period is uploaded again', async () => {
+    const send = (value: string) =>
+      request(t.app)
+        .post('/api/v1/submissions')
+        .set(auth)
+        .send({
+          institution: 'QZRCB01',
+          period: '2024-06',
+          values: { npl_balance: value, total_loans: 1000 },
+        });
+    const first = await send('30').expect(201);
+    const second = await send('62').expect(201);
+    expect([first.body.version, second.body.version]).toEqual([1, 2]);
+    const v2 = await request(t.app).get(`/api/v1/submissions/${second.body.id}`).set(auth).expect(200);
+    expect(v2.body.observations).toContainEqual({ metric: 'npl_ratio', value: 6.2, derived: true });
+    const history = await request(t.app)
+      .get('/api/v1/submissions?institution=QZRCB01&period=2024-06')
+      .set(auth)
+      .expect(200);
+    expect(
+      history.body.submissions.map((s: { version: number; current: boolean }) => [s.version, s.current]),
+    ).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+  });
+});
