@@ -25,9 +25,10 @@ export async function serve(
   const server = await listen(services);
   const scheduler = config.schedulerEnabled ? createScheduler(services) : undefined;
   scheduler?.start();
+  const address = server.address();
   logger.info(
     {
-      port: config.port,
+      port: typeof address === 'object' && address ? address.port : config.port,
       database: services.handle.engine,
       smtp: config.smtpUrl ? 'smtp' : `eml files in ${config.outboxDir}`,
       rules: services.rules.current().hash.slice(0, 12),
