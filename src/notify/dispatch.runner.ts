@@ -6,6 +6,8 @@ import type { createMailer } from './mail.transport.js';
 
 type Mailer = ReturnType<typeof createMailer>;
 
+const BATCH = 20;
+
 /**
  * Runs the outbox dispatcher on demand and on schedule, one pass at a time in this process.
  * A kick during a pass asks for one more pass afterwards, so a notification written meanwhile is
@@ -42,13 +44,15 @@ export class DispatchRunner {
     do {
       this.#again = false;
       try {
-        await dispatchDue({
+        const result = await dispatchDue({
           db: this.deps.db,
           mailer: this.deps.mailer,
           now: this.deps.clock(),
-          options: this.deps.options,
+          options: { ...this.deps.options, limit: BATCH },
           observer: { onResult: (route, outcome, reason) => this.deps.onResult?.(route, outcome, reason) },
         });
+        // A full batch means more may be due: go on rather than leave a backlog for the next tick.
+        if (result.sent + result.retried + result.failed >= BATCH) this.#again = true;
       } catch (error) {
         this.deps.logger.error({ err: error }, 'notification dispatch failed');
       }

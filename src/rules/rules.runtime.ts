@@ -19,7 +19,7 @@ export function loadRulesDir(
   const catalog = Catalog.load(rulesDir);
   if (!catalog.ok) return catalog;
   const ruleSet = loadRuleSet(rulesDir, catalog.value);
-  const routes = loadRoutes(rulesDir);
+  const routes = loadRoutes(rulesDir, catalog.value);
   const problems = [...(ruleSet.ok ? [] : ruleSet.problems), ...(routes.ok ? [] : routes.problems)];
   if (!ruleSet.ok || !routes.ok) return { ok: false, problems };
   return {

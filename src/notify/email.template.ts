@@ -1,0 +1,139 @@
+import { type EmailStrings, STRINGS, UNIT_LABELS } from './email.strings.js';
+import type { NotificationPayload } from './notification.payload.js';
+import type { Lang } from './routes.js';
+
+/** A rendered e-mail, ready for a mailer. */
+export interface RenderedEmail {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+/** Settings that belong to the deployment, not to the snapshot. */
+export interface RenderOptions {
+  /** Base URL of the service, for the link to the alert. */
+  readonly publicUrl: string;
+  /** Zone for the transition time, e.g. Asia/Shanghai (the regulator's). */
+  readonly timeZone: string;
+}
+
+const SEVERITY_COLOURS = { info: '#1565c0', warning: '#e65100', critical: '#b71c1c' } as const;
+const RESOLVED_COLOUR = '#2e7d32';
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * Renders an alert e-mail from its outbox snapshot, in zh-CN (default) or en. Pure: the time zone
+ * and base URL are passed in, and the same input always gives the same output.
+ */
+export function renderEmail(payload: NotificationPayload, lang: Lang, options: RenderOptions): RenderedEmail {
+  const s = STRINGS[lang];
+  const severity = s.severity[payload.severity];
+  const kind = s.kind[payload.kind];
+  const who = payload.institution?.name ?? s.regional;
+  const link = `${options.publicUrl.replace(/\/+$/, '')}/api/v1/alerts/${payload.alertId}`;
+  const summary = payload.summary[lang];
+  // Subjects are one line; a stray newline in a name must not break the header.
+  const subject = `[RiskWatch][${severity}][${kind}] ${who} — ${payload.metric.name[lang]}`.replace(
+    /\s+/g,
+    ' ',
+  );
+  const rows = detailRows(payload, lang, s, options.timeZone);
+  const heading = s.heading(kind, severity);
+
+  const text = [
+    heading,
+    ...(summary ? [summary] : []),
+    '',
+    ...rows.map(([label, value]) => `${label}${lang === 'zh' ? '：' : ': '}${value}`),
+    `${s.details}${lang === 'zh' ? '：' : ': '}${link}`,
+    '',
+    '-- ',
+    s.footer,
+    '',
+  ].join('\n');
+
+  const colour = payload.kind === 'resolved' ? RESOLVED_COLOUR : SEVERITY_COLOURS[payload.severity];
+  const html = [
+    '<!DOCTYPE html>',
+    `<html lang="${s.locale}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
+    '<body style="font-family:sans-serif;font-size:14px;color:#222">',
+    `<h2 style="color:${colour};margin:0 0 8px">${escapeHtml(heading)}</h2>`,
+    summary ? `<p>${escapeHtml(summary)}</p>` : '',
+    '<table cellpadding="4" style="border-collapse:collapse">',
+    ...rows.map(
+      ([label, value]) =>
+        `<tr><th align="left" style="padding-right:16px;white-space:nowrap">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,
+    ),
+    '</table>',
+    `<p><a href="${escapeHtml(link)}">${escapeHtml(s.details)}</a></p>`,
+    `<p style="color:#888;font-size:12px">${escapeHtml(s.footer)}</p>`,
+    '</body></html>',
+    '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+
+  return { subject, text, html };
+}
+
+/** The label/value lines shared by the text and HTML bodies, so both always say the same. */
+function detailRows(
+  p: NotificationPayload,
+  lang: Lang,
+  s: EmailStrings,
+  timeZone: string,
+): [string, string][] {
+  const custom = p.metric.unit ? ` ${p.metric.unit}` : '';
+  const unit = UNIT_LABELS[p.metric.unit]?.[lang] ?? { suffix: custom, diff: custom };
+  const [value, threshold, diff] = formatNumbers([p.value, p.threshold, p.value - p.threshold], s.locale);
+  const signedDiff = p.value > p.threshold ? `+${diff}` : diff;
+  const inst = p.institution;
+  return [
+    [s.institution, inst ? `${inst.name}${s.paren(inst.code)}${s.comma}${inst.county}` : s.regional],
+    [s.metric, `${p.metric.name[lang]}${s.paren(p.metric.code)}`],
+    [
+      s.value,
+      `${value}${unit.suffix}${s.paren(`${s.threshold} ${threshold}${unit.suffix}${s.comma}${s.difference} ${signedDiff}${unit.diff}`)}`,
+    ],
+    [s.period, p.period],
+    [
+      s.duration,
+      p.kind === 'resolved' ? s.resolvedSince(p.firstPeriod, p.period) : s.since(p.firstPeriod, p.periods),
+    ],
+    [s.source, p.source],
+    [s.rule, p.ruleId],
+    [s.time, `${formatTime(new Date(p.at), timeZone)}${s.paren(timeZone)}`],
+  ];
+}
+
+/**
+ * Formats numbers with two decimals, or more when two decimals would make a breach look like no
+ * change at all (5.001 vs 5 must not read "5 vs 5").
+ */
+function formatNumbers(values: readonly number[], locale: string): string[] {
+  for (let digits = 2; ; digits++) {
+    const format = new Intl.NumberFormat(locale, { maximumFractionDigits: digits });
+    const out = values.map((v) => format.format(v));
+    const [a, b] = values;
+    if (digits >= 6 || a === b || out[0] !== out[1]) return out;
+  }
+}
+
+/** `YYYY-MM-DD HH:mm` in the given zone, whatever the locale's own conventions. */
+function formatTime(at: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
+  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
+}

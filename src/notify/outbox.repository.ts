@@ -1,0 +1,181 @@
+import { type Kysely, sql, type Updateable } from 'kysely';
+import { NOTIFIED_KINDS } from '../alerts/alert.types.js';
+import type { Database, NotificationOutboxTable, OutboxRow } from '../db/schema.js';
+import { type MailKind, type NotificationItem, toPayload } from './notification.payload.js';
+import { matchRoutes, type Route } from './routes.js';
+
+export type { NotificationItem } from './notification.payload.js';
+export { type OutboxStats, outboxStats } from './outbox.stats.js';
+
+/** The de-duplication key of one notification: one e-mail per alert event and route. */
+export function idempotencyKey(eventId: number, route: string): string {
+  return `${eventId}:${route}`;
+}
+
+/**
+ * Queues one e-mail per (notified transition, matching route). Call it with the transaction that
+ * records the alert events, so a notification exists exactly when its event does. Re-enqueuing the
+ * same event is a no-op (`ON CONFLICT DO NOTHING` on the idempotency key).
+ * @returns the number of rows actually inserted.
+ */
+export async function enqueueNotifications(
+  db: Kysely<Database>,
+  items: readonly NotificationItem[],
+  routes: readonly Route[],
+): Promise<number> {
+  const rows = items.flatMap((item) => {
+    const { kind, alert } = item.transition;
+    if (!NOTIFIED_KINDS.has(kind)) return [];
+    const matched = matchRoutes(routes, {
+      ruleId: alert.ruleId,
+      severity: alert.severity,
+      institutionType: item.institution?.type,
+      county: item.institution?.county,
+    });
+    return matched.map((route) => ({
+      idempotency_key: idempotencyKey(item.eventId, route.name),
+      alert_id: item.alertId,
+      event_id: item.eventId,
+      route: route.name,
+      recipients: JSON.stringify(route.to),
+      payload: JSON.stringify(toPayload(item, kind as MailKind, route.lang)),
+      // Due at once, whatever the database clock says: the dispatcher compares with its own `now`.
+      next_attempt_at: item.transition.at,
+    }));
+  });
+  if (rows.length === 0) return 0;
+  const result = await db
+    .insertInto('notification_outbox')
+    .values(rows)
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
+
+/** How a dispatcher claims work. */
+export interface ClaimOptions {
+  /** Most rows to claim at once. */
+  readonly limit: number;
+  /** How long the claim holds; after it, another worker may take the row over. */
+  readonly leaseMs: number;
+  /** Who claims, for logs. The schema has no `locked_by` column, so it is not stored. */
+  readonly worker: string;
+}
+
+/**
+ * Atomically claims due rows: pending ones, and `sending` ones whose lease ran out (their worker
+ * died mid-send). Rows locked by a concurrent claimer are skipped, so claimers get disjoint rows.
+ * Each claim sets status `sending`, a lease until `now + leaseMs`, and counts an attempt; the new
+ * `attempts` value is the claim's fencing token for `markRetry`/`markFailed`.
+ * Pass the root `Kysely` (a transaction is opened) or a transaction (used as is).
+ */
+export async function claimDue(db: Kysely<Database>, now: Date, options: ClaimOptions): Promise<OutboxRow[]> {
+  const claim = async (trx: Kysely<Database>) => {
+    const due = await trx
+      .selectFrom('notification_outbox')
+      .select('id')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'pending'),
+          eb.and([eb('status', '=', 'sending'), eb('locked_until', '<=', now)]),
+        ]),
+      )
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(options.limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+    if (due.length === 0) return [];
+    return trx
+      .updateTable('notification_outbox')
+      .set({
+        status: 'sending',
+        locked_until: new Date(now.getTime() + options.leaseMs),
+        attempts: sql<number>`attempts + 1`,
+      })
+      .where(
+        'id',
+        'in',
+        due.map((r) => r.id),
+      )
+      .returningAll()
+      .execute();
+  };
+  const rows = db.isTransaction ? await claim(db) : await db.transaction().execute(claim);
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Records a delivery. Wins over any other state but `sent`: the mail is out even if the lease
+ * expired meanwhile and another claimer took the row. Clears `last_error` unless a note (such as
+ * recipients the relay refused) is given.
+ * @returns whether the row changed (false when it was already sent).
+ */
+export async function markSent(
+  db: Kysely<Database>,
+  id: number,
+  messageId: string,
+  now: Date,
+  note?: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('notification_outbox')
+    .set({
+      status: 'sent',
+      message_id: messageId,
+      sent_at: now,
+      locked_until: null,
+      last_error: note ?? null,
+    })
+    .where('id', '=', id)
+    .where('status', '<>', 'sent')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/**
+ * Puts a claimed row back to `pending` until `nextAttemptAt`. With `attempt` (the claim's
+ * `attempts`), only the claim that is still current may do so.
+ * @returns whether the row changed.
+ */
+export async function markRetry(
+  db: Kysely<Database>,
+  id: number,
+  error: string,
+  nextAttemptAt: Date,
+  attempt?: number,
+): Promise<boolean> {
+  return release(db, id, { status: 'pending', last_error: error, next_attempt_at: nextAttemptAt }, attempt);
+}
+
+/**
+ * Gives up on a claimed row for good. With `attempt`, only the current claim may do so.
+ * @returns whether the row changed.
+ */
+export async function markFailed(
+  db: Kysely<Database>,
+  id: number,
+  error: string,
+  attempt?: number,
+): Promise<boolean> {
+  return release(db, id, { status: 'failed', last_error: error }, attempt);
+}
+
+/** Ends a claim that did not deliver; fenced by `attempt` so a stale claimer cannot undo a newer one. */
+async function release(
+  db: Kysely<Database>,
+  id: number,
+  set: Updateable<NotificationOutboxTable>,
+  attempt: number | undefined,
+): Promise<boolean> {
+  let query = db
+    .updateTable('notification_outbox')
+    .set({ ...set, locked_until: null })
+    .where('id', '=', id)
+    .where('status', '=', 'sending');
+  if (attempt !== undefined) query = query.where('attempts', '=', attempt);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { SEVERITIES, type Severity } from '../alerts/alert.types.js';
+import { type FileResult, loadYamlFile } from '../config/yaml-file.js';
+
+/** Languages an e-mail can be rendered in; zh-CN is the service default. */
+export const LANGS = ['zh', 'en'] as const;
+export type Lang = (typeof LANGS)[number];
+
+const list = z.array(z.string().trim().min(1)).min(1, 'must list at least one value, or be left out');
+
+const routeSchema = z.strictObject({
+  // Route names become part of the outbox idempotency key and the Message-ID, so keep them plain.
+  name: z
+    .string()
+    .max(64)
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'),
+  match: z
+    .strictObject({
+      severities: z.array(z.enum(SEVERITIES)).min(1).optional(),
+      types: list.optional(),
+      counties: list.optional(),
+      rules: list.optional(),
+    })
+    .default({}),
+  to: z.array(z.email('must be an e-mail address')).min(1),
+  lang: z.enum(LANGS).default('zh'),
+});
+
+/** One recipient route from `recipients.yaml`. */
+export type Route = z.output<typeof routeSchema>;
+
+/** Known institution types and counties (a `Catalog` fits), used to catch typos in `match`. */
+export interface RouteVocabulary {
+  readonly types: ReadonlyMap<string, unknown>;
+  readonly counties: ReadonlyMap<string, unknown>;
+}
+
+/**
+ * The schema of `recipients.yaml`. Cross-entry checks run inside zod so every problem, duplicate
+ * names included, is reported in one pass with its line. Top-level `x-` keys hold YAML anchors.
+ */
+export function recipientsFileSchema(vocabulary?: RouteVocabulary) {
+  return z.preprocess(
+    (raw) =>
+      raw && typeof raw === 'object' && !Array.isArray(raw)
+        ? Object.fromEntries(Object.entries(raw).filter(([k]) => !k.startsWith('x-')))
+        : raw,
+    z.strictObject({ routes: z.array(routeSchema) }).superRefine((file, ctx) => {
+      const seen = new Set<string>();
+      file.routes.forEach((route, i) => {
+        if (seen.has(route.name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'name'],
+            message: `duplicate route name ${route.name}`,
+          });
+        }
+        seen.add(route.name);
+        const to = new Set<string>();
+        route.to.forEach((address, j) => {
+          const key = address.toLowerCase();
+          if (to.has(key))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['routes', i, 'to', j],
+              message: `duplicate address ${address}`,
+            });
+          to.add(key);
+        });
+        if (!vocabulary) return;
+        const unknown = (field: 'types' | 'counties', what: string, known: ReadonlyMap<string, unknown>) =>
+          route.match[field]?.forEach((value, j) => {
+            if (!known.has(value)) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['routes', i, 'match', field, j],
+                message: `unknown ${what} ${value}`,
+              });
+            }
+          });
+        unknown('types', 'institution type', vocabulary.types);
+        unknown('counties', 'county', vocabulary.counties);
+      });
+    }),
+  );
+}
+
+/**
+ * Loads and validates `recipients.yaml` from a rules directory, reporting every problem at once.
+ * Never throws for bad content; pass the catalog to reject unknown institution types and counties,
+ * which would otherwise silently never match.
+ */
+export function loadRoutes(rulesDir: string, vocabulary?: RouteVocabulary): FileResult<Route[]> {
+  const parsed = loadYamlFile(path.join(rulesDir, 'recipients.yaml'), recipientsFileSchema(vocabulary));
+  return parsed.ok ? { ok: true, value: parsed.value.routes } : parsed;
+}
+
+/** What a route matches on. `institutionType`/`county` are absent for regional alerts. */
+export interface RouteSubject {
+  readonly ruleId: string;
+  readonly severity: Severity;
+  readonly institutionType?: string | undefined;
+  readonly county?: string | undefined;
+}
+
+/**
+ * The routes whose every given criterion matches, in file order. Every matching route gets the
+ * notification (no first-match-wins), so a leadership route can sit beside a catch-all one.
+ */
+export function matchRoutes(routes: readonly Route[], subject: RouteSubject): Route[] {
+  const accepts = (allowed: readonly string[] | undefined, value: string | undefined) =>
+    allowed === undefined || (value !== undefined && allowed.includes(value));
+  return routes.filter(
+    (r) =>
+      accepts(r.match.severities, subject.severity) &&
+      accepts(r.match.types, subject.institutionType) &&
+      accepts(r.match.counties, subject.county) &&
+      accepts(r.match.rules, subject.ruleId),
+  );
+}

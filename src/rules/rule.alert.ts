@@ -1,0 +1,50 @@
+import type { MetricDef } from '../catalog/catalog.schema.js';
+import type { InstitutionRef } from './evaluate.js';
+import type { Rule } from './rule.schema.js';
+import type { Assessment } from './rule.series.js';
+import { renderSummary } from './rule.template.js';
+import type { ComputedAlert } from './rule.transition.js';
+
+/**
+ * The alert a breaching assessment calls for: `firing` once the run of breaching periods reaches the
+ * rule's `for`, `pending` before; value, threshold and summary from the latest period.
+ * @throws when a summary template cannot be rendered.
+ */
+export function computeAlert(
+  fingerprint: string,
+  rule: Rule,
+  metric: MetricDef,
+  institution: InstitutionRef,
+  assessment: Extract<Assessment, { breached: true }>,
+): ComputedAlert {
+  const { latest, level, periods, firstPeriod } = assessment;
+  const summary = renderSummary(rule.summary, {
+    institution: institution.code,
+    institutionName: institution.name,
+    metric: rule.metric,
+    metricName: metric.name,
+    unit: metric.unit,
+    value: latest.value,
+    threshold: level.threshold,
+    period: latest.period,
+    firstPeriod,
+    periods,
+    severity: level.severity,
+  });
+  return {
+    fingerprint,
+    ruleId: rule.id,
+    institution: institution.code,
+    metric: rule.metric,
+    state: periods >= rule.for ? 'firing' : 'pending',
+    severity: level.severity,
+    value: latest.value,
+    threshold: level.threshold,
+    period: latest.period,
+    firstPeriod,
+    periods,
+    submissionId: latest.submissionId,
+    summary,
+    source: rule.source,
+  };
+}

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { Catalog } from '../catalog/catalog.js';
+import { type FileProblem, type FileResult, parseYaml } from '../config/yaml-file.js';
+import { type Rule, type RuleDef, ruleFileSchema, ruleSchema, sortLevels } from './rule.schema.js';
+
+/** The rules loaded from a rules folder, with a hash identifying exactly what was loaded. */
+export interface RuleSet {
+  /** Every rule, in file order then file position. */
+  readonly rules: readonly Rule[];
+  /** sha256 (hex) over each file's name and contents, in file order: changes whenever a file does. */
+  readonly hash: string;
+  /** The files read, sorted by name. */
+  readonly files: readonly string[];
+}
+
+/** Suffix that marks a rule file; other files in the folder (such as `catalog.yaml`) are not rules. */
+export const RULE_FILE_SUFFIX = '.rules.yaml';
+
+type Key = string | number;
+
+/**
+ * Reads every `*.rules.yaml` in `rulesDir` (sorted by name) and validates it against the schema and
+ * the catalog. Every problem of every file comes back in one pass, each with file, path and line:
+ * schema errors, unknown metrics or types, a type that does not report the metric, duplicate rule ids
+ * across files, unknown template placeholders and thresholds out of order. Never throws for content;
+ * on any problem no rule set is returned, so a caller reloading keeps its previous rules.
+ */
+export function loadRuleSet(rulesDir: string, catalog: Catalog): FileResult<RuleSet> {
+  let names: string[];
+  try {
+    names = fs
+      .readdirSync(rulesDir)
+      .filter((n) => n.endsWith(RULE_FILE_SUFFIX))
+      .sort();
+  } catch (error) {
+    return { ok: false, problems: [{ file: rulesDir, path: '', message: (error as Error).message }] };
+  }
+  const hash = createHash('sha256');
+  const seenIds = new Map<string, string>();
+  const rules: Rule[] = [];
+  const problems: FileProblem[] = [];
+  const files = names.map((n) => path.join(rulesDir, n));
+  for (const file of files) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push({ file, path: '', message: (error as Error).message });
+      continue;
+    }
+    // The NUL separators keep `a` + `bc` and `ab` + `c` from hashing alike.
+    hash.update(`${path.basename(file)}\0${text}\0`);
+    const checked = checkRuleFile(file, text, catalog, seenIds);
+    rules.push(...checked.rules);
+    problems.push(...checked.problems);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: { rules, hash: hash.digest('hex'), files } };
+}
+
+/**
+ * Validates one rule file's text, as {@link loadRuleSet} does for each file; duplicate ids are
+ * checked within this file only. Meant for tests and for checking a file before it is saved.
+ */
+export function parseRuleFile(file: string, text: string, catalog: Catalog): FileResult<Rule[]> {
+  const { rules, problems } = checkRuleFile(file, text, catalog, new Map());
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: rules };
+}
+
+/**
+ * Schema problems, located by the YAML document's nodes, plus the cross-reference problems of every
+ * rule that passes its own schema, so one broken rule does not hide the problems of the others.
+ */
+function checkRuleFile(
+  file: string,
+  text: string,
+  catalog: Catalog,
+  seenIds: Map<string, string>,
+): { rules: Rule[]; problems: FileProblem[] } {
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+    // Syntax errors leave nothing reliable to check further; parseYaml reports them with their lines.
+    if (doc.errors.length > 0) {
+      const syntax = parseYaml(file, text, ruleFileSchema);
+      return { rules: [], problems: syntax.ok ? [] : syntax.problems };
+    }
+    const problems: FileProblem[] = [];
+    const at = (keys: Key[], message: string, line = lineOf(doc, lineCounter, keys)) => {
+      problems.push({ file, path: formatPath(keys), ...(line ? { line } : {}), message });
+    };
+    const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+    const schema = ruleFileSchema.safeParse(raw);
+    for (const issue of schema.success ? [] : schema.error.issues) {
+      const keys = issue.path.filter((k): k is Key => typeof k !== 'symbol');
+      if (issue.code !== 'unrecognized_keys') {
+        at(keys, issue.message);
+        continue;
+      }
+      // Point at each unknown key itself (a typo such as `sumary`), not at the mapping holding it.
+      for (const key of issue.keys)
+        at([...keys, key], `unknown key "${key}"`, keyLine(doc, lineCounter, keys, key));
+    }
+    const rules: Rule[] = [];
+    const groups = asArray(asRecord(raw)?.groups);
+    groups.forEach((rawGroup, g) => {
+      const group = asRecord(rawGroup);
+      const name = typeof group?.name === 'string' ? group.name : '';
+      asArray(group?.rules).forEach((rawRule, r) => {
+        const where: Key[] = ['groups', g, 'rules', r];
+        const id = asRecord(rawRule)?.id;
+        if (typeof id === 'string') {
+          const first = seenIds.get(id);
+          if (first) at([...where, 'id'], `duplicate rule id ${id}, first defined at ${first}`);
+          else seenIds.set(id, `${file}:${lineOf(doc, lineCounter, [...where, 'id']) ?? '?'}`);
+        }
+        const parsed = ruleSchema.safeParse(rawRule);
+        if (!parsed.success) return; // already reported by the file schema
+        for (const [keys, message] of crossReferenceProblems(parsed.data, catalog))
+          at([...where, ...keys], message);
+        rules.push({ ...parsed.data, levels: sortLevels(parsed.data.levels), group: name, file });
+      });
+    });
+    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    return { rules: problems.length > 0 ? [] : rules, problems };
+  } catch (error) {
+    // Only pathological YAML gets here (for instance an alias bomb); report it like any other problem.
+    return { rules: [], problems: [{ file, path: '', message: (error as Error).message }] };
+  }
+}
+
+/** Problems of a schema-valid rule against the catalog, as (path below the rule, message) pairs. */
+function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string][] {
+  const found: [Key[], string][] = [];
+  const metricKnown = catalog.metrics.has(rule.metric);
+  if (!metricKnown) found.push([['metric'], `unknown metric ${rule.metric}`]);
+  rule.types.forEach((type, i) => {
+    if (!catalog.types.has(type)) found.push([['types', i], `unknown institution type ${type}`]);
+    else if (metricKnown && !catalog.reports(type, rule.metric)) {
+      found.push([['types', i], `institution type ${type} does not report metric ${rule.metric}`]);
+    }
+  });
+  return found;
+}
+
+/** The line of the deepest existing node on `keys`, the way parseYaml locates zod issues. */
+function lineOf(doc: Document, lineCounter: LineCounter, keys: Key[]): number | undefined {
+  for (let depth = keys.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(keys.slice(0, depth), true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/** The line of key `key` in the mapping at `keys`. */
+function keyLine(doc: Document, lineCounter: LineCounter, keys: Key[], key: string): number | undefined {
+  const map = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+  const pair = isMap(map) ? map.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+  const range = isScalar(pair?.key) ? pair.key.range : undefined;
+  return range ? lineCounter.linePos(range[0]).line : lineOf(doc, lineCounter, keys);
+}
+
+/** `['groups', 0, 'rules', 2, 'levels']` → `groups[0].rules[2].levels`, matching parseYaml. */
+function formatPath(keys: Key[]): string {
+  return keys
+    .map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`))
+    .join('')
+    .replace(/^\./, '');
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}

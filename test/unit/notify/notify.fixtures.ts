@@ -1,0 +1,78 @@
+import type { ActiveAlert, Transition, TransitionKind } from '../../../src/alerts/alert.types.js';
+import type { NotificationItem, NotificationPayload } from '../../../src/notify/notification.payload.js';
+
+/** 2026-11-28 10:15 in Quanzhou. */
+export const AT = new Date('2026-11-28T02:15:00Z');
+
+/** An NPL-ratio alert on a rural commercial bank in 鲤城区, firing for two periods. */
+export function makeAlert(overrides: Partial<ActiveAlert> = {}): ActiveAlert {
+  return {
+    fingerprint: 'npl_ratio_high/QZ001/npl_ratio',
+    ruleId: 'npl_ratio_high',
+    institution: 'QZ001',
+    metric: 'npl_ratio',
+    state: 'firing',
+    severity: 'critical',
+    value: 5.42,
+    threshold: 5,
+    period: '2026-10',
+    firstPeriod: '2026-09',
+    periods: 2,
+    submissionId: null,
+    summary: { zh: '不良贷款率超过监管上限', en: 'NPL ratio above the regulatory limit' },
+    source: '《商业银行风险监管核心指标（试行）》第九条',
+    startedAt: AT,
+    firedAt: AT,
+    ...overrides,
+  };
+}
+
+export function makeTransition(
+  kind: TransitionKind = 'firing',
+  alert: Partial<ActiveAlert> = {},
+): Transition {
+  const to = kind === 'resolved' ? 'resolved' : kind === 'pending' ? 'pending' : 'firing';
+  return { kind, from: kind === 'firing' ? 'pending' : 'firing', to, alert: makeAlert(alert), at: AT };
+}
+
+export const INSTITUTION = {
+  code: 'QZ001',
+  name: '泉州测试农村商业银行',
+  type: 'rural_commercial_bank',
+  county: '鲤城区',
+};
+export const METRIC = { code: 'npl_ratio', name: { zh: '不良贷款率', en: 'NPL ratio' }, unit: 'percent' };
+
+export function makeItem(overrides: Partial<NotificationItem> = {}): NotificationItem {
+  return {
+    transition: makeTransition(),
+    alertId: 1,
+    eventId: 1,
+    institution: INSTITUTION,
+    metric: METRIC,
+    ...overrides,
+  };
+}
+
+export function makePayload(overrides: Partial<NotificationPayload> = {}): NotificationPayload {
+  return {
+    v: 1,
+    lang: 'zh',
+    alertId: 42,
+    eventId: 7,
+    kind: 'firing',
+    at: AT.toISOString(),
+    ruleId: 'npl_ratio_high',
+    severity: 'critical',
+    institution: INSTITUTION,
+    metric: METRIC,
+    value: 5.42,
+    threshold: 5,
+    period: '2026-10',
+    firstPeriod: '2026-09',
+    periods: 2,
+    summary: { zh: '不良贷款率超过监管上限', en: 'NPL ratio above the regulatory limit' },
+    source: '《商业银行风险监管核心指标（试行）》第九条',
+    ...overrides,
+  };
+}

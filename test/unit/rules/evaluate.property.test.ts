@@ -1,0 +1,138 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ActiveAlert } from '../../../src/alerts/alert.types.js';
+import { evaluate, type Observation } from '../../../src/rules/evaluate.js';
+import { breaches, OPS, type Rule, sortLevels } from '../../../src/rules/rule.schema.js';
+import { catalog, day, nplRule, obs, ruralBank, villageBank } from './rules.fixture.js';
+
+// Half-point steps make values land exactly on thresholds often, where '>' and '>=' differ.
+const halfPoints = fc.integer({ min: 0, max: 20 }).map((n) => n / 2);
+
+const ruleArb: fc.Arbitrary<Rule> = fc
+  .record({
+    op: fc.constantFrom(...OPS),
+    a: halfPoints,
+    b: halfPoints,
+    twoLevels: fc.boolean(),
+    for: fc.integer({ min: 1, max: 4 }),
+  })
+  .filter(({ a, b, twoLevels }) => !twoLevels || a !== b)
+  .map(({ op, a, b, twoLevels, for: forPeriods }) => {
+    const up = op === '>' || op === '>=';
+    const [low, high] = [Math.min(a, b), Math.max(a, b)];
+    const levels = twoLevels
+      ? [
+          { severity: 'warning' as const, threshold: up ? low : high },
+          { severity: 'critical' as const, threshold: up ? high : low },
+        ]
+      : [{ severity: 'critical' as const, threshold: a }];
+    return nplRule({ op, levels, for: forPeriods });
+  });
+
+/** A series for one institution: distinct months of 2024 (gaps included), each with a value. */
+const seriesArb = (institution: string) =>
+  fc
+    .uniqueArray(fc.record({ month: fc.integer({ min: 1, max: 12 }), value: halfPoints }), {
+      selector: (o) => o.month,
+      maxLength: 12,
+    })
+    .map((points) =>
+      points.map((p, i) =>
+        obs(institution, 'npl_ratio', `2024-${String(p.month).padStart(2, '0')}`, p.value, i + 1),
+      ),
+    );
+
+/** Observations arriving in any order, one at a time, each arrival evaluated against the last result. */
+const scenarioArb = fc
+  .tuple(ruleArb, seriesArb(ruralBank.code), seriesArb(villageBank.code))
+  .chain(([rule, a, b]) =>
+    fc
+      .shuffledSubarray([...a, ...b], { minLength: a.length + b.length })
+      .map((arrivals) => ({ rule, arrivals })),
+  );
+
+function replay(
+  rule: Rule,
+  arrivals: readonly Observation[],
+): { previous: ActiveAlert[]; seen: Observation[] } {
+  let previous: ActiveAlert[] = [];
+  const seen: Observation[] = [];
+  arrivals.forEach((o, i) => {
+    seen.push(o);
+    previous = evaluate({
+      rules: [rule],
+      catalog,
+      institutions: [ruralBank, villageBank],
+      observations: seen,
+      previous,
+      now: day(i + 1),
+    }).active;
+  });
+  return { previous, seen };
+}
+
+describe('evaluate, for random series', () => {
+  it('is idempotent: evaluating the same data again changes nothing', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ rule, arrivals }) => {
+        const { previous, seen } = replay(rule, arrivals);
+        const input = {
+          rules: [rule],
+          catalog,
+          institutions: [ruralBank, villageBank],
+          observations: seen,
+          now: day(100),
+        };
+        const once = evaluate({ ...input, previous });
+        const twice = evaluate({ ...input, previous: once.active });
+        expect(twice.transitions).toEqual([]);
+        expect(twice.active).toEqual(once.active);
+        expect(once.active).toEqual(previous);
+      }),
+    );
+  });
+
+  it('does not depend on the order of the observations', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ rule, arrivals }) => {
+        const input = {
+          rules: [rule],
+          catalog,
+          institutions: [ruralBank, villageBank],
+          previous: [],
+          now: day(1),
+        };
+        const sorted = [...arrivals].sort((x, y) =>
+          x.institution + x.period < y.institution + y.period ? -1 : 1,
+        );
+        expect(evaluate({ ...input, observations: arrivals })).toEqual(
+          evaluate({ ...input, observations: sorted }),
+        );
+      }),
+    );
+  });
+
+  it('holds an alert exactly when the latest period breaches, firing once the run reaches for', () => {
+    fc.assert(
+      fc.property(ruleArb, seriesArb(ruralBank.code), (rule, series) => {
+        const { active } = evaluate({
+          rules: [rule],
+          catalog,
+          institutions: [ruralBank],
+          observations: series,
+          previous: [],
+          now: day(1),
+        });
+        const latest = [...series].sort((x, y) => (x.period < y.period ? -1 : 1)).at(-1);
+        const lowest = sortLevels(rule.levels)[0];
+        const breached =
+          latest !== undefined && lowest !== undefined && breaches(rule.op, latest.value, lowest.threshold);
+        const alert = active[0];
+        expect(alert !== undefined).toBe(breached);
+        if (!alert) return;
+        expect(alert.period).toBe(latest?.period);
+        expect(alert.state === 'firing').toBe(alert.periods >= rule.for);
+      }),
+    );
+  });
+});

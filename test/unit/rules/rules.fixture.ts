@@ -1,0 +1,137 @@
+import { fileURLToPath } from 'node:url';
+import type { ActiveAlert, ActiveState, Severity, TransitionKind } from '../../../src/alerts/alert.types.js';
+import { Catalog } from '../../../src/catalog/catalog.js';
+import { formatProblems } from '../../../src/config/yaml-file.js';
+import { evaluate, type InstitutionRef, type Observation } from '../../../src/rules/evaluate.js';
+import type { Rule } from '../../../src/rules/rule.schema.js';
+
+/** The shipped rules folder, holding the real catalog and rule pack. */
+export const RULES_DIR = fileURLToPath(new URL('../../../rules', import.meta.url));
+export const FIXTURES_DIR = fileURLToPath(new URL('./fixtures', import.meta.url));
+
+/** The shipped catalog: rule tests validate against the same vocabulary as production. */
+export const catalog: Catalog = (() => {
+  const loaded = Catalog.load(RULES_DIR);
+  if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+  return loaded.value;
+})();
+
+export const ruralBank: InstitutionRef = {
+  code: 'QZ-RCB-01',
+  name: '晋江农商银行',
+  type: 'rural_commercial_bank',
+  county: '晋江市',
+};
+export const villageBank: InstitutionRef = {
+  code: 'QZ-VB-01',
+  name: '安溪村镇银行',
+  type: 'village_bank',
+  county: '安溪县',
+};
+export const guaranteeFirm: InstitutionRef = {
+  code: 'QZ-FG-01',
+  name: '泉州融资担保',
+  type: 'financing_guarantee',
+  county: '丰泽区',
+};
+
+/** An NPL-ratio rule (warning above 4, critical above 5) with any field overridden. */
+export function nplRule(overrides: Partial<Rule> = {}): Rule {
+  return {
+    id: 'npl',
+    metric: 'npl_ratio',
+    types: ['rural_commercial_bank', 'village_bank'],
+    op: '>',
+    levels: [
+      { severity: 'warning', threshold: 4 },
+      { severity: 'critical', threshold: 5 },
+    ],
+    for: 1,
+    source: '核心指标',
+    summary: {
+      zh: '{{institution_name}}{{period}}{{metric_name}}{{value}}{{unit}}，超过{{severity_zh}}线{{threshold}}{{unit}}',
+      en: '{{institution_name}} {{metric_name}} {{value}}{{unit}} in {{period}} ({{severity}} > {{threshold}}{{unit}})',
+    },
+    group: 'test',
+    file: 'test.rules.yaml',
+    ...overrides,
+  };
+}
+
+/** An observation of `metric` for `institution`; the submission id defaults to 1. */
+export function obs(
+  institution: string,
+  metric: string,
+  period: string,
+  value: number,
+  submissionId = 1,
+): Observation {
+  return { institution, metric, period, value, submissionId };
+}
+
+/** A fixed clock: day `n` of 2024 (UTC). */
+export function day(n: number): Date {
+  return new Date(Date.UTC(2024, 0, n));
+}
+
+/**
+ * What happens at a step besides a value arriving: `null` evaluates again with nothing new;
+ * `data withdrawn` empties the institution's series; `rule broken` makes the rule throw (its metric
+ * leaves the catalog), `rule fixed` restores it, `rule removed` drops it from the rule set.
+ */
+export type TimelineEvent = null | 'data withdrawn' | 'rule broken' | 'rule fixed' | 'rule removed';
+
+/**
+ * One step of a timeline: a period's value arrives (or an event happens), then the expected active
+ * alert (`-` for none), its severity and run length, and the transition (`-` for none, `rule error`
+ * when the rule's health is not ok).
+ */
+export type TimelineRow = [
+  period: string,
+  value: number | TimelineEvent,
+  state: ActiveState | '-',
+  severity: Severity | '-',
+  periods: number | '-',
+  transition: TransitionKind | '-' | 'rule error',
+];
+
+/**
+ * Plays a timeline for one rule and one institution, feeding each step's active alerts back as
+ * `previous`, and returns the rows as observed so the test compares whole tables.
+ */
+export function playTimeline(
+  rule: Rule,
+  institution: InstitutionRef,
+  rows: readonly TimelineRow[],
+): TimelineRow[] {
+  let previous: ActiveAlert[] = [];
+  let observations: Observation[] = [];
+  let rules = [rule];
+  return rows.map(([period, value], i) => {
+    if (typeof value === 'number')
+      observations.push(obs(institution.code, rule.metric, period, value, i + 1));
+    else if (value === 'data withdrawn') observations = [];
+    else if (value === 'rule broken') rules = [{ ...rule, metric: 'no_such_metric' }];
+    else if (value === 'rule fixed') rules = [rule];
+    else if (value === 'rule removed') rules = [];
+    const result = evaluate({
+      rules,
+      catalog,
+      institutions: [institution],
+      observations,
+      previous,
+      now: day(i + 1),
+    });
+    previous = result.active;
+    const alert = result.active[0];
+    const failed = result.health.some((h) => !h.ok);
+    return [
+      period,
+      value,
+      alert?.state ?? '-',
+      alert?.severity ?? '-',
+      alert?.periods ?? '-',
+      failed ? 'rule error' : (result.transitions[0]?.kind ?? '-'),
+    ];
+  });
+}
