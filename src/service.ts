@@ -57,6 +57,10 @@ export async function openServices(
     VERSION,
     (metric) => rules.current().catalog.metrics.get(metric)?.unit ?? '',
   );
+  // Every route × outcome exists from the start, so that increase() sees the first failure.
+  for (const route of loaded.value.routes)
+    for (const outcome of ['sent', 'retry', 'failed'])
+      metrics.notifications.inc({ route: route.name, outcome }, 0);
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     outboxDir: config.outboxDir,

@@ -2,14 +2,18 @@ import { z } from 'zod';
 import type { ProblemDetail } from '../http/app-error.js';
 import type { RawObservation } from './observation.types.js';
 
-const submissionSchema = z.strictObject({
+/** One JSON submission: an institution, a period and its values by metric code or name. */
+export const jsonSubmissionSchema = z.strictObject({
   institution: z.string(),
   period: z.string(),
   values: z.record(z.string(), z.union([z.number(), z.string()])),
 });
 
 /** A JSON upload: one `{institution, period, values}` object, or an array of them. */
-export const jsonUploadSchema = z.union([submissionSchema, z.array(submissionSchema).min(1).max(10_000)]);
+export const jsonUploadSchema = z.union([
+  jsonSubmissionSchema,
+  z.array(jsonSubmissionSchema).min(1).max(10_000),
+]);
 
 /**
  * Turns a JSON upload into raw observations located by item (`row`, 1-based) and path, so that

@@ -1,19 +1,17 @@
 import { type RequestHandler, Router } from 'express';
-import { z } from 'zod';
 import { listInstitutions } from '../../institutions/institution.repository.js';
 import { saveInstitutions } from '../../institutions/institution.service.js';
+import { institutionListQuery } from '../api.schemas.js';
 import type { AppDeps } from '../app.deps.js';
 import { type Access, principalOf, scopeInstitution } from '../auth.middleware.js';
 import { parseQuery } from '../validate.js';
-
-const listQuery = z.strictObject({ type: z.string().optional(), county: z.string().optional() });
 
 /** Institutions: listed by every role (institution keys see their own), created by admins. */
 export function institutionsRoutes(deps: AppDeps, guard: (access: Access) => RequestHandler): Router {
   const router = Router();
 
   router.get('/institutions', guard(['admin', 'supervisor', 'institution']), async (req, res) => {
-    const query = parseQuery(listQuery, req.query);
+    const query = parseQuery(institutionListQuery, req.query);
     const code = scopeInstitution(principalOf(req), undefined);
     res.json({ institutions: await listInstitutions(deps.db, { ...query, code }) });
   });

@@ -1,30 +1,18 @@
 import { type RequestHandler, Router } from 'express';
-import { z } from 'zod';
 import { recordAudit } from '../../audit/audit.repository.js';
-import { ROLES } from '../../auth/api-key.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-key.repository.js';
+import { createKeyBody } from '../api.schemas.js';
 import type { AppDeps } from '../app.deps.js';
 import { AppError } from '../app-error.js';
 import { type Access, principalOf } from '../auth.middleware.js';
 import { parseBody } from '../validate.js';
-
-export const createKeySchema = z
-  .strictObject({
-    name: z.string().trim().min(1).max(100),
-    role: z.enum(ROLES),
-    institution: z.string().trim().min(1).optional(),
-  })
-  .refine((k) => (k.role === 'institution') === (k.institution !== undefined), {
-    message: 'institution is required for institution keys and not allowed for others',
-    path: ['institution'],
-  });
 
 /** API keys: admins create (the token is shown once), list (never the secret) and revoke. */
 export function keysRoutes(deps: AppDeps, guard: (access: Access) => RequestHandler): Router {
   const router = Router();
 
   router.post('/keys', guard(['admin']), async (req, res) => {
-    const input = parseBody(createKeySchema, req.body);
+    const input = parseBody(createKeyBody, req.body);
     const actor = principalOf(req).name;
     const created = await deps.db.transaction().execute(async (trx) => {
       if (input.institution) {

@@ -4,6 +4,7 @@ import { tokensEqual } from '../../auth/api-key.js';
 import type { AppDeps } from '../app.deps.js';
 import { AppError } from '../app-error.js';
 import { type Access, bearerToken } from '../auth.middleware.js';
+import { buildOpenApiDocument } from '../openapi.js';
 
 /** Liveness, readiness and Prometheus metrics, outside `/api/v1`. */
 export function opsRoutes(deps: AppDeps, guard: (access: Access) => RequestHandler): Router {
@@ -33,6 +34,11 @@ export function opsRoutes(deps: AppDeps, guard: (access: Access) => RequestHandl
     }
     const body = await deps.metrics.registry.metrics();
     res.type(deps.metrics.registry.contentType).send(body);
+  });
+
+  const openapi = buildOpenApiDocument(deps.config.publicUrl);
+  router.get('/api/v1/openapi.json', guard('public'), (_req, res) => {
+    res.json(openapi);
   });
 
   return router;

@@ -1,6 +1,5 @@
 import { type RequestHandler, Router } from 'express';
 import multer from 'multer';
-import { z } from 'zod';
 import { parseCsv } from '../../ingest/csv.parser.js';
 import { decodeText } from '../../ingest/decode.js';
 import { parseJsonUpload } from '../../ingest/json.parser.js';
@@ -11,17 +10,11 @@ import {
   submitObservations,
   type UploadMeta,
 } from '../../ingest/submission.service.js';
+import { idParam, submissionListQuery } from '../api.schemas.js';
 import type { AppDeps } from '../app.deps.js';
 import { AppError } from '../app-error.js';
 import { type Access, principalOf, scopeInstitution } from '../auth.middleware.js';
 import { parseQuery } from '../validate.js';
-
-const listQuery = z.strictObject({
-  institution: z.string().optional(),
-  period: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-});
-const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
 
@@ -124,7 +117,7 @@ export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => Requ
   });
 
   router.get('/submissions', guard(['admin', 'supervisor', 'institution']), async (req, res) => {
-    const query = parseQuery(listQuery, req.query);
+    const query = parseQuery(submissionListQuery, req.query);
     const institution = scopeInstitution(principalOf(req), query.institution);
     res.json({ submissions: await listSubmissions(deps.db, { ...query, institution }) });
   });

@@ -1,0 +1,165 @@
+import './zod-openapi.js';
+import { z } from 'zod';
+import { ALERT_STATES, SEVERITIES } from '../alerts/alert.types.js';
+import { ROLES } from '../auth/api-key.js';
+import { jsonUploadSchema } from '../ingest/json.parser.js';
+import { institutionInputSchema } from '../institutions/institution.schema.js';
+
+/**
+ * The zod schemas of the HTTP API: requests are validated with them and the OpenAPI document is
+ * generated from them, so the two cannot drift apart.
+ */
+
+const bilingual = z.object({ zh: z.string(), en: z.string() });
+const limit = z.coerce.number().int().min(1).max(1000).optional();
+export const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
+export const keyIdParam = z.strictObject({ id: z.string() });
+
+export const institutionListQuery = z.strictObject({
+  type: z.string().optional(),
+  county: z.string().optional(),
+});
+export const institutionInput = institutionInputSchema;
+export const institution = z.object({
+  code: z.string(),
+  name: z.string(),
+  type: z.string(),
+  county: z.string(),
+  credit_code: z.string().nullable(),
+  attributes: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+});
+
+export const createKeyBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    role: z.enum(ROLES),
+    institution: z.string().trim().min(1).optional(),
+  })
+  .refine((k) => (k.role === 'institution') === (k.institution !== undefined), {
+    message: 'institution is required for institution keys and not allowed for others',
+    path: ['institution'],
+  });
+export const apiKey = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  institution: z.string().nullable(),
+  prefix: z.string(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+
+export const submissionListQuery = z.strictObject({
+  institution: z.string().optional(),
+  period: z.string().optional(),
+  limit,
+});
+export const jsonSubmission = jsonUploadSchema;
+export const submission = z.object({
+  id: z.number(),
+  upload_id: z.number(),
+  institution: z.string(),
+  period: z.string(),
+  version: z.number(),
+  current: z.boolean(),
+  created_at: z.string(),
+  uploaded_by: z.string(),
+  file_name: z.string().nullable(),
+  sha256: z.string(),
+  observations: z.array(z.object({ metric: z.string(), value: z.number(), derived: z.boolean() })).optional(),
+});
+export const uploadReceipt = z.object({
+  id: z.number().optional(),
+  version: z.number().optional(),
+  upload_id: z.number(),
+  sha256: z.string(),
+  format: z.string(),
+  rows: z.number(),
+  observations: z.number(),
+  submissions: z.array(
+    z.object({
+      id: z.number(),
+      institution: z.string(),
+      period: z.string(),
+      version: z.number(),
+      reported: z.number(),
+      derived: z.array(z.string()),
+    }),
+  ),
+  alerts: z.array(
+    z.object({
+      id: z.number(),
+      fingerprint: z.string(),
+      kind: z.string(),
+      state: z.string(),
+      severity: z.string(),
+      period: z.string(),
+      value: z.number(),
+    }),
+  ),
+});
+
+export const alertListQuery = z.strictObject({
+  state: z.enum(ALERT_STATES).optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  institution: z.string().optional(),
+  rule: z.string().optional(),
+  limit,
+});
+export const alert = z.object({
+  id: z.number(),
+  fingerprint: z.string(),
+  rule: z.string(),
+  institution: z.string().nullable(),
+  metric: z.string(),
+  state: z.enum(ALERT_STATES),
+  severity: z.string(),
+  value: z.number().nullable(),
+  threshold: z.number().nullable(),
+  period: z.string(),
+  first_period: z.string(),
+  periods: z.number(),
+  submission_id: z.number().nullable(),
+  summary: bilingual,
+  source: z.string().nullable(),
+  started_at: z.string(),
+  fired_at: z.string().nullable(),
+  resolved_at: z.string().nullable(),
+  updated_at: z.string(),
+});
+export const alertEvent = z.object({
+  id: z.number(),
+  at: z.string(),
+  kind: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+  severity: z.string(),
+  value: z.number().nullable(),
+  period: z.string(),
+  actor: z.string(),
+});
+
+/** RFC 9457 problem details, with located data problems in `errors`. */
+export const problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number(),
+  code: z.string(),
+  detail: z.string(),
+  instance: z.string(),
+  errors: z
+    .array(
+      z.object({
+        code: z.string(),
+        message: z.string(),
+        row: z.number().optional(),
+        column: z.number().optional(),
+        field: z.string().optional(),
+        path: z.string().optional(),
+        value: z.unknown().optional(),
+      }),
+    )
+    .optional(),
+});

@@ -1,0 +1,205 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { VERSION } from '../version.js';
+import * as s from './api.schemas.js';
+
+type Roles = 'public' | string[];
+type Json = z.ZodType;
+
+const json = (schema: Json, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/**
+ * Builds the OpenAPI 3.1 document from the same zod schemas the routes validate with.
+ * Each operation states the roles allowed in `x-roles`.
+ */
+export function buildOpenApiDocument(publicUrl: string) {
+  const registry = new OpenAPIRegistry();
+  const bearer = registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: `Authorization: Bearer rw_…`',
+  });
+  const problem = registry.register('Problem', s.problem);
+  const errors = {
+    400: { description: 'Bad request', content: { 'application/problem+json': { schema: problem } } },
+    401: { description: 'No valid API key', content: { 'application/problem+json': { schema: problem } } },
+    403: {
+      description: 'The key may not do this',
+      content: { 'application/problem+json': { schema: problem } },
+    },
+  };
+  const route = (roles: Roles, config: RouteConfig) =>
+    registry.registerPath({
+      ...config,
+      ...(roles === 'public'
+        ? {}
+        : { security: [{ [bearer.name]: [] }], responses: { ...errors, ...config.responses } }),
+      'x-roles': roles,
+    } as RouteConfig);
+
+  const institution = registry.register('Institution', s.institution);
+  const alert = registry.register('Alert', s.alert);
+  const submission = registry.register('Submission', s.submission);
+  const receipt = registry.register('UploadReceipt', s.uploadReceipt);
+  const key = registry.register('ApiKey', s.apiKey);
+  const unprocessable = {
+    description: 'Invalid data: every problem, located; nothing was stored',
+    content: { 'application/problem+json': { schema: problem } },
+  };
+  const notFound = { description: 'Not found', content: { 'application/problem+json': { schema: problem } } };
+
+  route('public', {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness',
+    responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive') },
+  });
+  route('public', {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database answers',
+    responses: {
+      200: json(z.object({ status: z.string() }), 'Ready'),
+      503: json(z.object({ status: z.string() }), 'Not ready'),
+    },
+  });
+  route('public', {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics (bearer METRICS_TOKEN when configured)',
+    responses: {
+      200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
+    },
+  });
+  route('public', {
+    method: 'get',
+    path: '/api/v1/openapi.json',
+    summary: 'This document',
+    responses: { 200: json(z.record(z.string(), z.unknown()), 'OpenAPI 3.1') },
+  });
+
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/institutions',
+    summary: 'List institutions (institution keys: their own)',
+    request: { query: s.institutionListQuery },
+    responses: { 200: json(z.object({ institutions: z.array(institution) }), 'Institutions') },
+  });
+  route(['admin'], {
+    method: 'post',
+    path: '/api/v1/institutions',
+    summary: 'Create or update one institution, or an array of them',
+    request: {
+      body: {
+        content: {
+          'application/json': { schema: z.union([s.institutionInput, z.array(s.institutionInput)]) },
+        },
+      },
+    },
+    responses: { 200: json(institution, 'Updated'), 201: json(institution, 'Created'), 422: unprocessable },
+  });
+
+  route(['admin'], {
+    method: 'post',
+    path: '/api/v1/keys',
+    summary: 'Create an API key; the token is shown only in this answer',
+    request: { body: { content: { 'application/json': { schema: s.createKeyBody } } } },
+    responses: { 201: json(s.apiKey.extend({ token: z.string() }), 'Created'), 422: unprocessable },
+  });
+  route(['admin'], {
+    method: 'get',
+    path: '/api/v1/keys',
+    summary: 'List API keys, never their secrets',
+    responses: { 200: json(z.object({ keys: z.array(key) }), 'Keys') },
+  });
+  route(['admin'], {
+    method: 'delete',
+    path: '/api/v1/keys/{id}',
+    summary: 'Revoke an API key',
+    request: { params: s.keyIdParam },
+    responses: { 204: { description: 'Revoked' }, 404: notFound },
+  });
+
+  route(['admin', 'institution'], {
+    method: 'post',
+    path: '/api/v1/submissions',
+    summary: 'Upload observations: a CSV file (long or wide layout, UTF-8 or GB18030) or JSON',
+    request: {
+      body: {
+        content: {
+          'multipart/form-data': { schema: z.object({ file: z.string().meta({ format: 'binary' }) }) },
+          'application/json': { schema: s.jsonSubmission },
+        },
+      },
+    },
+    responses: {
+      201: json(receipt, 'Stored as new submission versions'),
+      413: { description: 'File too large' },
+      415: { description: 'Unsupported file format' },
+      422: unprocessable,
+    },
+  });
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/submissions',
+    summary: 'Submission versions, newest first',
+    request: { query: s.submissionListQuery },
+    responses: { 200: json(z.object({ submissions: z.array(submission) }), 'Submissions') },
+  });
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/submissions/{id}',
+    summary: 'One submission version with its observations',
+    request: { params: s.idParam },
+    responses: { 200: json(submission, 'Submission'), 404: notFound },
+  });
+
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/alerts',
+    summary: 'Alerts, newest first',
+    request: { query: s.alertListQuery },
+    responses: { 200: json(z.object({ alerts: z.array(alert) }), 'Alerts') },
+  });
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/alerts/{id}',
+    summary: 'One alert with its history',
+    request: { params: s.idParam },
+    responses: { 200: json(z.object({ alert, events: z.array(s.alertEvent) }), 'Alert'), 404: notFound },
+  });
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/alerts/{id}/events',
+    summary: "An alert's state history",
+    request: { params: s.idParam },
+    responses: { 200: json(z.object({ events: z.array(s.alertEvent) }), 'Events'), 404: notFound },
+  });
+
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/catalog',
+    summary: 'Institution types, counties and metrics',
+    responses: { 200: json(z.record(z.string(), z.unknown()), 'Catalog') },
+  });
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/rules',
+    summary: 'The rules in force, their hash and the last reload error',
+    responses: { 200: json(z.record(z.string(), z.unknown()), 'Rules') },
+  });
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'RiskWatch API',
+      version: VERSION,
+      description:
+        'Early-warning monitoring of local banks and quasi-financial firms. Errors are RFC 9457 problem+json.',
+    },
+    servers: [{ url: publicUrl }],
+  });
+}
