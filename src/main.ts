@@ -13,6 +13,7 @@ import {
 import { loadDemo } from './cli/demo.command.js';
 import { serve } from './cli/serve.command.js';
 import { ConfigError, loadConfig } from './config/config.js';
+import { buildOpenApiDocument } from './http/openapi.js';
 import { createLogger } from './logger.js';
 
 const USAGE = `usage: riskwatch <command>
@@ -24,7 +25,8 @@ const USAGE = `usage: riskwatch <command>
   keys list | keys revoke <id>
   institutions import <file.csv|file.json>
   import <file.csv>              upload observations as an admin
-  notify test <address>          send a test e-mail`;
+  notify test <address>          send a test e-mail
+  openapi                        print the OpenAPI document`;
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -69,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
       return print(await institutionsImportCommand(config, logger, arg));
     case 'import':
       return print(await importCommand(config, logger, sub));
+    case 'openapi':
+      return print(JSON.stringify(buildOpenApiDocument(config.publicUrl), null, 2));
     case 'notify test':
       return print(await notifyTestCommand(config, logger, arg));
     default:

@@ -36,6 +36,13 @@ export async function serve(
     'RiskWatch is listening',
   );
 
+  // SIGHUP re-reads rules/, as Prometheus does; a folder with problems keeps the old rules running.
+  process.on('SIGHUP', () => {
+    const result = services.rules.reload(new Date());
+    if (result.ok) logger.info({ rules: result.hash.slice(0, 12) }, 'rules reloaded');
+    else logger.error({ problems: result.problems }, 'rules reload failed; the previous rules stay in force');
+  });
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

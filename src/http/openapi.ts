@@ -192,6 +192,16 @@ export function buildOpenApiDocument(publicUrl: string) {
     responses: { 200: json(z.record(z.string(), z.unknown()), 'Rules') },
   });
 
+  route(['admin'], {
+    method: 'post',
+    path: '/api/v1/rules/reload',
+    summary: 'Re-read the rules folder; on any problem the previous rules stay in force',
+    responses: {
+      200: json(z.object({ hash: z.string(), previous: z.string(), changed: z.boolean() }), 'Reloaded'),
+      422: unprocessable,
+    },
+  });
+
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../src/http/openapi.js';
 import { ADMIN, createTestService, type TestService } from '../support/service.js';
 
 describe('the OpenAPI document', () => {
@@ -35,5 +37,12 @@ describe('the OpenAPI document', () => {
       // A route that does not exist answers the router's catch-all 404 naming the route.
       expect(res.body?.title ?? '', `${method} ${path}`).not.toMatch(/^Route /);
     }
+  });
+});
+
+describe('docs/openapi.json', () => {
+  it('is the document the service serves (regenerate with npm run docs:api)', () => {
+    const committed = JSON.parse(fs.readFileSync('docs/openapi.json', 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument('http://localhost:8080'))));
   });
 });

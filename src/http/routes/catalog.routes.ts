@@ -1,6 +1,8 @@
 import { type RequestHandler, Router } from 'express';
+import { recordAudit } from '../../audit/audit.repository.js';
 import type { AppDeps } from '../app.deps.js';
-import type { Access } from '../auth.middleware.js';
+import { AppError } from '../app-error.js';
+import { type Access, principalOf } from '../auth.middleware.js';
 
 /** The vocabulary and the rules in force, readable by every role. */
 export function catalogRoutes(deps: AppDeps, guard: (access: Access) => RequestHandler): Router {
@@ -26,6 +28,34 @@ export function catalogRoutes(deps: AppDeps, guard: (access: Access) => RequestH
       rules: current.rules,
       last_reload_error: lastError ? { at: lastError.at.toISOString(), problems: lastError.problems } : null,
     });
+  });
+
+  // Re-reads rules/ in this replica; a folder with any problem leaves the rules in force untouched.
+  router.post('/rules/reload', guard(['admin']), async (req, res) => {
+    const now = deps.clock();
+    const before = deps.rules.current().hash;
+    const result = deps.rules.reload(now);
+    await recordAudit(deps.db, {
+      actor: principalOf(req).name,
+      action: 'rules.reload',
+      details: result.ok
+        ? { ok: true, from: before, to: result.hash }
+        : { ok: false, problems: result.problems.length },
+    });
+    if (!result.ok) {
+      throw AppError.unprocessable(
+        'invalid_rules',
+        `The rules folder has ${result.problems.length} problem(s); the previous rules stay in force`,
+        result.problems.map((p) => ({
+          code: 'invalid_rules',
+          field: p.file,
+          path: p.path,
+          ...(p.line ? { row: p.line } : {}),
+          message: p.message,
+        })),
+      );
+    }
+    res.json({ hash: result.hash, previous: before, changed: result.hash !== before });
   });
 
   return router;
