@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { chunks } from '../db/chunks.js';
 import type { AlertRow, Database } from '../db/schema.js';
 import type { ActiveAlert, AlertState, Severity, Transition } from './alert.types.js';
 
@@ -62,60 +63,77 @@ function alertColumns(t: Transition) {
 }
 
 /**
- * Stores transitions: inserts new alerts, updates active ones by fingerprint, and appends one
- * alert event for each. Run it in the transaction that decided the transitions.
+ * Stores transitions: inserts new alerts in one statement, updates active ones by fingerprint, and
+ * appends one alert event for each in one statement. Run it in the transaction that decided the
+ * transitions; an evaluation yields at most one transition per alert.
  */
 export async function recordTransitions(
   db: Kysely<Database>,
   transitions: readonly Transition[],
   actor: string,
 ): Promise<RecordedTransition[]> {
-  const recorded: RecordedTransition[] = [];
-  for (const t of transitions) {
-    let alertId: number;
-    if (t.from === null) {
-      const row = await db
-        .insertInto('alerts')
-        .values({
+  if (transitions.length === 0) return [];
+  if (new Set(transitions.map((t) => t.alert.fingerprint)).size !== transitions.length) {
+    throw new Error('An evaluation produced two transitions for one alert');
+  }
+  const alertIds = new Map<string, number>();
+  for (const part of chunks(
+    transitions.filter((t) => t.from === null),
+    2000,
+  )) {
+    const rows = await db
+      .insertInto('alerts')
+      .values(
+        part.map((t) => ({
           fingerprint: t.alert.fingerprint,
           rule_id: t.alert.ruleId,
           institution_code: t.alert.institution,
           metric: t.alert.metric,
           started_at: t.alert.startedAt,
           ...alertColumns(t),
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      alertId = row.id;
-    } else {
-      const row = await db
-        .updateTable('alerts')
-        .set(alertColumns(t))
-        .where('fingerprint', '=', t.alert.fingerprint)
-        .where('state', '<>', 'resolved')
-        .returning('id')
-        .executeTakeFirst();
-      if (!row) throw new Error(`No active alert ${t.alert.fingerprint} to move from ${t.from} to ${t.to}`);
-      alertId = row.id;
-    }
-    const event = await db
-      .insertInto('alert_events')
-      .values({
-        alert_id: alertId,
-        at: t.at,
-        kind: t.kind,
-        from_state: t.from,
-        to_state: t.to,
-        severity: t.alert.severity,
-        value: Number.isFinite(t.alert.value) ? t.alert.value : null,
-        period: t.alert.period,
-        actor,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    recorded.push({ alertId, eventId: event.id, transition: t });
+        })),
+      )
+      .returning(['id', 'fingerprint'])
+      .execute();
+    for (const r of rows) alertIds.set(r.fingerprint, r.id);
   }
-  return recorded;
+  for (const t of transitions) {
+    if (t.from === null) continue;
+    const row = await db
+      .updateTable('alerts')
+      .set(alertColumns(t))
+      .where('fingerprint', '=', t.alert.fingerprint)
+      .where('state', '<>', 'resolved')
+      .returning('id')
+      .executeTakeFirst();
+    if (!row) throw new Error(`No active alert ${t.alert.fingerprint} to move from ${t.from} to ${t.to}`);
+    alertIds.set(t.alert.fingerprint, row.id);
+  }
+  const eventIds = new Map<number, number>();
+  for (const part of chunks(transitions, 2000)) {
+    const events = await db
+      .insertInto('alert_events')
+      .values(
+        part.map((t) => ({
+          alert_id: alertIds.get(t.alert.fingerprint) as number,
+          at: t.at,
+          kind: t.kind,
+          from_state: t.from,
+          to_state: t.to,
+          severity: t.alert.severity,
+          value: Number.isFinite(t.alert.value) ? t.alert.value : null,
+          period: t.alert.period,
+          actor,
+        })),
+      )
+      .returning(['id', 'alert_id'])
+      .execute();
+    for (const e of events) eventIds.set(e.alert_id, e.id);
+  }
+  return transitions.map((t) => {
+    const alertId = alertIds.get(t.alert.fingerprint) as number;
+    return { alertId, eventId: eventIds.get(alertId) as number, transition: t };
+  });
 }
 
 /** Filters of the alert list; all optional. */

@@ -1,5 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Catalog } from '../catalog/catalog.js';
+import { lockKeys } from '../db/advisory-locks.js';
 import type { Database } from '../db/schema.js';
 import { enqueueNotifications } from '../notify/outbox.repository.js';
 import type { Route } from '../notify/routes.js';
@@ -22,8 +23,8 @@ export interface EvaluationObserver {
 /**
  * Evaluates the rules for some institutions inside the caller's transaction and stores the result:
  * alert rows, alert events and notification outbox rows commit or roll back together.
- * Institutions are locked (transaction-scoped advisory locks, in code order, so two evaluations
- * never interleave and never deadlock).
+ * Institutions are locked (transaction-scoped advisory locks taken in one fixed order, so two
+ * evaluations never interleave and never deadlock).
  */
 export async function evaluateInstitutions(
   trx: Kysely<Database>,
@@ -35,9 +36,10 @@ export async function evaluateInstitutions(
 ): Promise<RecordedTransition[]> {
   const sorted = [...new Set(codes)].sort();
   if (sorted.length === 0) return [];
-  for (const code of sorted) {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(${`evaluate:${code}`}))`.execute(trx);
-  }
+  await lockKeys(
+    trx,
+    sorted.map((code) => `evaluate:${code}`),
+  );
   const started = performance.now();
   const [institutions, observations, previous] = await Promise.all([
     trx

@@ -84,6 +84,15 @@ export async function keysCreateCommand(
     throw new CliError('--institution is required for institution keys and only for them', 2);
   return withServices(config, logger, async ({ db }) => {
     const { key, token } = await db.transaction().execute(async (trx) => {
+      if (
+        args.institution !== undefined &&
+        !(await trx
+          .selectFrom('institutions')
+          .select('code')
+          .where('code', '=', args.institution)
+          .executeTakeFirst())
+      )
+        throw new CliError(`unknown institution ${args.institution}`, 2);
       const created = await createApiKey(trx, {
         name: args.name as string,
         role: args.role as Role,
@@ -138,8 +147,9 @@ export async function institutionsImportCommand(
 ): Promise<string> {
   if (!file) throw new CliError('usage: institutions import <file.csv|file.json>', 2);
   const text = decodeText(fs.readFileSync(file)).text;
-  const items: unknown[] = file.endsWith('.json')
-    ? JSON.parse(text)
+  const json = file.endsWith('.json');
+  const items: unknown[] = json
+    ? [JSON.parse(text)].flat()
     : (
         parseCsvRecords(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<
           string,
@@ -148,7 +158,18 @@ export async function institutionsImportCommand(
       ).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')));
   return withServices(config, logger, async (s) => {
     const result = await saveInstitutions(s.db, s.rules.current().catalog, items, 'cli').catch(
-      describeAppError,
+      (error: unknown) =>
+        // Rows count items; in a CSV the header is row 1, as in observation uploads.
+        describeAppError(
+          !json && error instanceof AppError
+            ? new AppError(
+                error.status,
+                error.code,
+                error.message,
+                error.errors.map((e) => (e.row ? { ...e, row: e.row + 1 } : e)),
+              )
+            : error,
+        ),
     );
     return `institutions: ${result.created} created, ${result.updated} updated`;
   });

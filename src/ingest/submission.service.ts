@@ -8,6 +8,9 @@ import {
 } from '../alerts/evaluation.service.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { Principal } from '../auth/api-key.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { lockKeys } from '../db/advisory-locks.js';
+import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { findInstitutions } from '../institutions/institution.repository.js';
@@ -108,13 +111,8 @@ export async function submitObservations(
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const submissions: SubmissionReceipt[] = [];
-    for (const draft of drafts) {
-      const type = institutions.get(draft.institution)?.type as string;
-      submissions.push(
-        await storeVersion(trx, upload.id, draft, snapshot.catalog.derive(type, draft.values), now),
-      );
-    }
+    const typeOf = (code: string) => institutions.get(code)?.type as string;
+    const submissions = await storeVersions(trx, upload.id, drafts, typeOf, snapshot.catalog, now);
     const codes = [...new Set(drafts.map((d) => d.institution))];
     const recorded = await evaluateInstitutions(trx, snapshot, codes, now, principal.name, deps.observer);
     await recordAudit(trx, {
@@ -146,56 +144,70 @@ export async function submitObservations(
   return receipt;
 }
 
-/** Stores one (institution, period) as version n+1, marking version n as superseded. */
-async function storeVersion(
+const key = (institution: string, period: string) => `${institution}\u0000${period}`;
+
+/**
+ * Stores each (institution, period) as version n+1, marking version n as superseded: a fixed handful
+ * of set-based statements whatever the size of the upload.
+ */
+async function storeVersions(
   trx: Kysely<Database>,
   uploadId: number,
-  draft: SubmissionDraft,
-  derived: Record<string, number>,
+  drafts: readonly SubmissionDraft[],
+  typeOf: (institution: string) => string,
+  catalog: Catalog,
   now: Date,
-): Promise<SubmissionReceipt> {
+): Promise<SubmissionReceipt[]> {
   // Serialises concurrent uploads for the same institution and period, so versions never collide.
-  await sql`SELECT pg_advisory_xact_lock(hashtext(${`submission:${draft.institution}:${draft.period}`}))`.execute(
+  await lockKeys(
     trx,
+    drafts.map((d) => `submission:${d.institution}:${d.period}`),
   );
-  const previous = await trx
-    .updateTable('submissions')
-    .set({ is_current: false })
-    .where('institution_code', '=', draft.institution)
-    .where('period', '=', draft.period)
-    .where('is_current', '=', true)
-    .returning('version')
-    .executeTakeFirst();
-  const version = (previous?.version ?? 0) + 1;
-  const submission = await trx
-    .insertInto('submissions')
-    .values({
-      upload_id: uploadId,
-      institution_code: draft.institution,
-      period: draft.period,
+  const previous = new Map<string, number>();
+  for (const part of chunks(drafts, 5000)) {
+    const { rows } = await sql<{ institution_code: string; period: string; version: number }>`
+      UPDATE submissions AS s SET is_current = false
+      FROM (VALUES ${sql.join(part.map((d) => sql`(${d.institution}::text, ${d.period}::text)`))}) AS d(code, period)
+      WHERE s.institution_code = d.code AND s.period = d.period AND s.is_current
+      RETURNING s.institution_code, s.period, s.version`.execute(trx);
+    for (const r of rows) previous.set(key(r.institution_code, r.period), r.version);
+  }
+  const ids = new Map<string, { id: number; version: number }>();
+  for (const part of chunks(drafts, 5000)) {
+    const inserted = await trx
+      .insertInto('submissions')
+      .values(
+        part.map((d) => ({
+          upload_id: uploadId,
+          institution_code: d.institution,
+          period: d.period,
+          version: (previous.get(key(d.institution, d.period)) ?? 0) + 1,
+          created_at: now,
+        })),
+      )
+      .returning(['id', 'institution_code', 'period', 'version'])
+      .execute();
+    for (const r of inserted) ids.set(key(r.institution_code, r.period), { id: r.id, version: r.version });
+  }
+  const receipts: SubmissionReceipt[] = [];
+  const rows = drafts.flatMap((d) => {
+    const derived = catalog.derive(typeOf(d.institution), d.values);
+    const { id, version } = ids.get(key(d.institution, d.period)) as { id: number; version: number };
+    receipts.push({
+      id,
+      institution: d.institution,
+      period: d.period,
       version,
-      created_at: now,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const rows = [
-    ...Object.entries(draft.values).map(([metric, value]) => ({ metric, value, derived: false })),
-    ...Object.entries(derived).map(([metric, value]) => ({ metric, value, derived: true })),
-  ].map((r) => ({
-    ...r,
-    submission_id: submission.id,
-    institution_code: draft.institution,
-    period: draft.period,
-  }));
-  await trx.insertInto('observations').values(rows).execute();
-  return {
-    id: submission.id,
-    institution: draft.institution,
-    period: draft.period,
-    version,
-    reported: Object.keys(draft.values).length,
-    derived: Object.keys(derived),
-  };
+      reported: Object.keys(d.values).length,
+      derived: Object.keys(derived),
+    });
+    return [
+      ...Object.entries(d.values).map(([metric, value]) => ({ metric, value, derived: false })),
+      ...Object.entries(derived).map(([metric, value]) => ({ metric, value, derived: true })),
+    ].map((r) => ({ ...r, submission_id: id, institution_code: d.institution, period: d.period }));
+  });
+  for (const part of chunks(rows, 5000)) await trx.insertInto('observations').values(part).execute();
+  return receipts;
 }
 
 function toAlertChange(r: RecordedTransition) {

@@ -1,4 +1,4 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { SlotClaimCoordinator } from './slot-claim.coordinator.js';
 
@@ -16,6 +16,10 @@ export interface JobDefinition {
 export class Scheduler {
   #tasks: ScheduledTask[] = [];
   #running = new Set<Promise<unknown>>();
+  /** Slots between their claim and the end of their run, so that stop() also waits for a claim under way. */
+  #slots = new Map<string, () => void>();
+  #pending = new Set<Promise<void>>();
+  #stopping = false;
 
   constructor(
     private readonly jobs: readonly JobDefinition[],
@@ -26,6 +30,23 @@ export class Scheduler {
   }
 
   start(): void {
+    this.#stopping = false;
+    const runCoordinator: RunCoordinator = {
+      shouldRun: async (key) => {
+        if (this.#stopping) return false;
+        const release = this.#track(key);
+        try {
+          const claimed = await this.options.coordinator.shouldRun(key);
+          if (!claimed) release();
+          return claimed;
+        } catch (error) {
+          release();
+          throw error;
+        }
+      },
+      // Called by node-cron after a claimed slot's run, whatever its outcome.
+      onComplete: (key) => this.#slots.get(key)?.(),
+    };
     for (const job of this.jobs) {
       const task = cron.schedule(
         job.cron,
@@ -44,7 +65,7 @@ export class Scheduler {
           timezone: this.options.timeZone,
           noOverlap: true,
           distributed: true,
-          runCoordinator: this.options.coordinator,
+          runCoordinator,
           suppressMissedWarning: true,
         },
       );
@@ -54,8 +75,25 @@ export class Scheduler {
 
   /** Stops scheduling and waits for the jobs under way, so no run is cut in half. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     await Promise.all(this.#tasks.map((t) => t.destroy()));
     this.#tasks = [];
-    await Promise.allSettled([...this.#running]);
+    await Promise.allSettled([...this.#running, ...this.#pending]);
+  }
+
+  /** Records a slot as under way until the returned function (or onComplete) releases it. */
+  #track(key: string): () => void {
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const release = () => {
+      this.#slots.delete(key);
+      this.#pending.delete(done);
+      resolve();
+    };
+    this.#pending.add(done);
+    this.#slots.set(key, release);
+    return release;
   }
 }

@@ -119,3 +119,49 @@ describe('evaluation on a real database', () => {
     expect(current).toHaveLength(1);
   });
 });
+
+describe('concurrent uploads naming the same institutions in opposite orders', () => {
+  let t: TestDatabase;
+  let rules: LoadedRules;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    const loaded = loadRulesDir('rules', new Date());
+    if (!loaded.ok) throw new Error('rules');
+    rules = loaded.value;
+    const codes = Array.from({ length: 30 }, (_, i) => `R${String(i).padStart(2, '0')}`);
+    await saveInstitutions(
+      t.db,
+      rules.catalog,
+      codes.map((code) => ({ code, name: code, type: 'village_bank', county: '德化县' })),
+      'test',
+    );
+  });
+  afterAll(async () => t.close());
+
+  it('never deadlock: every upload is stored as its own version', async () => {
+    const codes = Array.from({ length: 30 }, (_, i) => `R${String(i).padStart(2, '0')}`);
+    const uploadFor = (order: string[], value: number) =>
+      submitObservations(
+        { db: t.db, snapshot: () => rules },
+        order.map((code, i) => ({
+          institution: { text: code, row: i + 2, field: 'institution' },
+          period: { text: '2024-06', row: i + 2, field: 'period' },
+          metric: { text: 'npl_ratio', row: i + 2, field: 'metric' },
+          value: { text: String(value), row: i + 2, field: 'value' },
+        })),
+        { fileName: null, bytes: Buffer.from(String(value)), format: 'json', rowCount: order.length },
+        admin,
+        at(1),
+      );
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4, 5, 6].map((n) => uploadFor(n % 2 ? codes : [...codes].reverse(), n)),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const versions = await t.db
+      .selectFrom('submissions')
+      .select('version')
+      .where('institution_code', '=', 'R00')
+      .execute();
+    expect(versions.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
