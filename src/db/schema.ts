@@ -130,6 +130,20 @@ export interface JobRunTable {
   claimed_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
+/** Every table, children before parents, so that truncating or dropping in this order respects foreign keys. */
+export const TABLES = [
+  'job_runs',
+  'audit_log',
+  'notification_outbox',
+  'alert_events',
+  'alerts',
+  'observations',
+  'submissions',
+  'uploads',
+  'api_keys',
+  'institutions',
+] as const satisfies readonly (keyof Database)[];
+
 /** The whole database as Kysely sees it. */
 export interface Database {
   institutions: InstitutionTable;

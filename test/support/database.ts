@@ -3,26 +3,13 @@ import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { type DatabaseHandle, openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
-import type { Database } from '../../src/db/schema.js';
+import { type Database, TABLES } from '../../src/db/schema.js';
 
 /** A migrated database for one test file: PostgreSQL when TEST_DATABASE_URL is set, else in-memory PGlite. */
 export interface TestDatabase extends DatabaseHandle {
   /** Empties every table between tests. */
   truncate(): Promise<void>;
 }
-
-const TABLES = [
-  'job_runs',
-  'audit_log',
-  'notification_outbox',
-  'alert_events',
-  'alerts',
-  'observations',
-  'submissions',
-  'uploads',
-  'api_keys',
-  'institutions',
-] as const;
 
 /**
  * Opens a fresh, migrated database. On PostgreSQL each call gets its own schema, so test files can
