@@ -11,7 +11,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { PGlitePool } from '../../src/db/pglite.pool.js';
-import type { Database } from '../../src/db/schema.js';
+import { TABLES as APP_TABLES, type Database } from '../../src/db/schema.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -27,20 +27,8 @@ export function pgliteVersion(): string {
 export const BARE_TABLE = 'bench_observations';
 const BARE_COLUMNS = 'submission_id, institution_code, period, metric, value, derived';
 
-/** The application's tables, children first, as the test support truncates them. */
-const TABLES = [
-  'job_runs',
-  'audit_log',
-  'notification_outbox',
-  'alert_events',
-  'alerts',
-  'observations',
-  'submissions',
-  'uploads',
-  'api_keys',
-  'institutions',
-  BARE_TABLE,
-] as const;
+/** The application's tables, children first, and the bare table: what `truncate` empties. */
+const TABLES = [...APP_TABLES, BARE_TABLE] as const;
 
 /** A migrated database for the benchmarks, with raw COPY access beside the Kysely handle. */
 export interface BenchEngine {
@@ -120,8 +108,8 @@ export async function openPglite(inMemory = false): Promise<BenchEngine> {
 /**
  * PostgreSQL through the service's own `openDatabase` (a `pg` pool), in a database of its own that is
  * dropped on close; COPY goes through `pg-copy-streams` on a separate client. A database rather than
- * a schema: Kysely's Migrator, given no schema, takes `kysely_migration*` tables in ANY schema of the
- * database for its own and then fails on a search_path schema that lacks them.
+ * a schema, so that nothing the benchmark creates can meet anyone else's tables and one
+ * `DROP DATABASE … WITH (FORCE)` removes it all.
  */
 export async function openPostgres(url: string): Promise<BenchEngine> {
   const name = `riskwatch_bench_${randomBytes(6).toString('hex')}`;

@@ -16,12 +16,17 @@ export interface StatementStats {
 
 /**
  * A Kysely plugin that counts every statement (builder or raw `sql`) and times it from compilation to
- * result, by statement label such as `insert observations` or `raw`. Install with `db.withPlugin(p)`;
- * transactions opened from that handle inherit it.
+ * result, by statement label such as `insert observations` or `advisory lock`. Install with
+ * `db.withPlugin(p)`; transactions opened from that handle inherit it.
+ *
+ * A transaction runs on one connection, which executes statements one after another; statements sent
+ * together (`Promise.all`) queue. So a statement's time starts at its compilation or at the previous
+ * statement's result, whichever is later, and queued time is not counted twice.
  */
 export class StatementProfiler implements KyselyPlugin {
   readonly stats = new Map<string, StatementStats>();
   readonly #started = new Map<unknown, { label: string; at: number }>();
+  #lastResult = 0;
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     this.#started.set(args.queryId, { label: labelOf(args.node), at: performance.now() });
@@ -33,8 +38,10 @@ export class StatementProfiler implements KyselyPlugin {
     if (started) {
       this.#started.delete(args.queryId);
       const s = this.stats.get(started.label) ?? { count: 0, ms: 0 };
+      const now = performance.now();
       s.count++;
-      s.ms += performance.now() - started.at;
+      s.ms += now - Math.max(started.at, this.#lastResult);
+      this.#lastResult = now;
       this.stats.set(started.label, s);
     }
     return args.result;
@@ -43,6 +50,7 @@ export class StatementProfiler implements KyselyPlugin {
   reset(): void {
     this.stats.clear();
     this.#started.clear();
+    this.#lastResult = 0;
   }
 
   total(): StatementStats {
@@ -81,7 +89,9 @@ function labelOf(node: RootOperationNode): string {
       return `delete ${tableOf(n.from as OperationNode)}`;
     case 'RawNode': {
       const text = ((n.sqlFragments as string[]) ?? []).join('?');
-      return text.includes('pg_advisory_xact_lock') ? 'advisory lock' : 'raw sql';
+      if (text.includes('pg_advisory_xact_lock')) return 'advisory lock';
+      const m = /^\s*(update|insert\s+into|delete\s+from)\s+"?(\w+)/i.exec(text);
+      return m ? `${(m[1] as string).split(/\s+/)[0]?.toLowerCase()} ${m[2]}` : 'raw sql';
     }
     default:
       return node.kind;

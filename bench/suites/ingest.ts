@@ -4,7 +4,6 @@ import type { Principal } from '../../src/auth/api-key.js';
 import type { Database } from '../../src/db/schema.js';
 import type { RawObservation } from '../../src/ingest/observation.types.js';
 import { submitObservations, type UploadMeta } from '../../src/ingest/submission.service.js';
-import { submitObservationsBatched } from '../experiments/batched-submit.js';
 import {
   clonedPopulation,
   type ObservationRecord,
@@ -17,7 +16,7 @@ import {
 } from '../lib/data.js';
 import { BARE_TABLE, type BenchEngine } from '../lib/engine.js';
 import { StatementProfiler, type StatementStats } from '../lib/profiler.js';
-import { timeInterleaved } from '../lib/stats.js';
+import { median, timeInterleaved } from '../lib/stats.js';
 
 export const BENCH_PRINCIPAL: Principal = { keyId: 'bench', name: 'bench', role: 'admin', institution: null };
 /** The reporting month of the uploads: a quarter end, so banks also file their quarterly figures. */
@@ -82,23 +81,20 @@ export interface IngestResult {
   readonly ingestMs: number[];
   readonly copyMs: number[];
   readonly insertMs: number[];
-  /** Statements of one production upload, by label, and that upload's duration. */
+  /**
+   * Statements of a production upload, by label: their count, and their time as the median over a few
+   * extra profiled uploads; `profiledMs` is the median duration of those uploads.
+   */
   readonly profile: Map<string, StatementStats>;
   readonly profiledMs: number;
-  readonly batched: BatchedVariant[];
-}
-
-/** One variant of the set-based experiment. */
-export interface BatchedVariant {
-  readonly label: string;
-  readonly ms: number[];
+  /** Every statement of that upload, BEGIN and COMMIT excluded. */
   readonly statements: number;
 }
 
 type BareDb = Kysely<{ [BARE_TABLE]: ObservationRecord }>;
 const INSERT_CHUNK = 10_000;
 
-async function count(db: Kysely<Database>, table: 'observations' | 'alert_events'): Promise<number> {
+async function count(db: Kysely<Database>, table: 'observations'): Promise<number> {
   const row = await db
     .selectFrom(table)
     .select((eb) => eb.fn.countAll().as('n'))
@@ -107,15 +103,16 @@ async function count(db: Kysely<Database>, table: 'observations' | 'alert_events
 }
 
 /**
- * Measures one upload five ways, interleaved round by round: production `submitObservations`, the two
- * set-based variants of the experiment, COPY and a multi-row INSERT of the raw rows into a bare table.
- * Then, untimed, one profiled upload per ingest variant, checking the variants store the same.
+ * Measures one upload three ways, interleaved round by round: production `submitObservations`, COPY
+ * and a multi-row INSERT of the raw rows into a bare table. Then `profiledUploads` more production
+ * uploads, every statement counted and timed (not part of the medians above).
  */
 export async function runIngest(
   engine: BenchEngine,
   snapshot: RulesSnapshot,
   scenario: IngestScenario,
   runs: number,
+  profiledUploads = 3,
 ): Promise<IngestResult> {
   const { db } = engine;
   const fresh = async () => {
@@ -127,15 +124,9 @@ export async function runIngest(
   const upload = (target: Kysely<Database>) => ({ db: target, snapshot: () => snapshot });
   const production = (target: Kysely<Database>) =>
     submitObservations(upload(target), scenario.raw, scenario.meta, BENCH_PRINCIPAL, NOW);
-  const batched = (target: Kysely<Database>, batchTransitions: boolean) =>
-    submitObservationsBatched(upload(target), scenario.raw, scenario.meta, BENCH_PRINCIPAL, NOW, {
-      batchTransitions,
-    });
 
-  const [ingestMs, storeMs, allMs, copyMs, insertMs] = (await timeInterleaved(runs, [
+  const [ingestMs, copyMs, insertMs] = (await timeInterleaved(runs, [
     { setup: fresh, body: () => production(db) },
-    { setup: fresh, body: () => batched(db, false) },
-    { setup: fresh, body: () => batched(db, true) },
     { setup: emptyBare, body: () => engine.copyIntoBare(scenario.copyCsv) },
     {
       setup: emptyBare,
@@ -157,46 +148,32 @@ export async function runIngest(
         if (copied !== scenario.records.length) throw new Error(`bare table holds ${copied} rows`);
       },
     },
-  ])) as [number[], number[], number[], number[], number[]];
+  ])) as [number[], number[], number[]];
 
-  // One more production upload, every statement counted and timed; then what it stored.
-  await fresh();
-  const profiler = new StatementProfiler();
-  const profiledStarted = performance.now();
-  const receipt = await production(db.withPlugin(profiler));
-  const profiledMs = performance.now() - profiledStarted;
-  const written = await count(db, 'observations');
-  const productionAlerts = receipt.alerts.length;
-
-  const variants: BatchedVariant[] = [];
-  for (const [batchTransitions, ms] of [
-    [false, storeMs],
-    [true, allMs],
-  ] as const) {
+  // Untimed: more production uploads, every statement counted and timed; then what the last stored.
+  const profiles: { stats: Map<string, StatementStats>; ms: number; statements: number }[] = [];
+  let receipt: Awaited<ReturnType<typeof production>> | undefined;
+  for (let k = 0; k < profiledUploads; k++) {
     await fresh();
-    const batchedProfiler = new StatementProfiler();
-    const result = await batched(db.withPlugin(batchedProfiler), batchTransitions);
-    const stored = {
-      submissions: result.submissions,
-      observations: await count(db, 'observations'),
-      alerts: result.alerts.length,
-      events: await count(db, 'alert_events'),
-    };
-    const expected = {
-      submissions: receipt.submissions.length,
-      observations: written,
-      alerts: productionAlerts,
-      events: productionAlerts,
-    };
-    if (JSON.stringify(stored) !== JSON.stringify(expected)) {
-      throw new Error(`batched experiment diverges from production: ${JSON.stringify({ stored, expected })}`);
-    }
-    variants.push({
-      label: batchTransitions ? 'set-based store + locks + transitions' : 'set-based store + locks',
-      ms,
-      statements: batchedProfiler.total().count,
+    const profiler = new StatementProfiler();
+    const profiledStarted = performance.now();
+    receipt = await production(db.withPlugin(profiler));
+    profiles.push({
+      stats: new Map(profiler.stats),
+      ms: performance.now() - profiledStarted,
+      statements: profiler.total().count,
     });
   }
+  if (!receipt) throw new Error('no profiled upload');
+  const written = await count(db, 'observations');
+  const statements = profiles[0]?.statements ?? 0;
+  if (profiles.some((p) => p.statements !== statements)) throw new Error('statement counts differ by upload');
+  // Per statement label: its count, and the median over the profiled uploads of its time.
+  const profile = new Map<string, StatementStats>();
+  for (const [label, s] of profiles[0]?.stats ?? []) {
+    profile.set(label, { count: s.count, ms: median(profiles.map((p) => p.stats.get(label)?.ms ?? 0)) });
+  }
+
   await engine.truncate();
 
   return {
@@ -204,12 +181,12 @@ export async function runIngest(
     scenario,
     submissions: receipt.submissions.length,
     written,
-    alerts: productionAlerts,
+    alerts: receipt.alerts.length,
     ingestMs,
     copyMs,
     insertMs,
-    profile: new Map(profiler.stats),
-    profiledMs,
-    batched: variants,
+    profile,
+    profiledMs: median(profiles.map((p) => p.ms)),
+    statements,
   };
 }
