@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Catalog } from '../catalog/catalog.js';
-import { lockKeys } from '../db/advisory-locks.js';
+import { lockInstitutions } from '../db/advisory-locks.js';
 import type { Database } from '../db/schema.js';
 import { enqueueNotifications } from '../notify/outbox.repository.js';
 import type { Route } from '../notify/routes.js';
@@ -36,10 +36,7 @@ export async function evaluateInstitutions(
 ): Promise<RecordedTransition[]> {
   const sorted = [...new Set(codes)].sort();
   if (sorted.length === 0) return [];
-  await lockKeys(
-    trx,
-    sorted.map((code) => `evaluate:${code}`),
-  );
+  await lockInstitutions(trx, sorted);
   const started = performance.now();
   const [institutions, observations, previous] = await Promise.all([
     trx

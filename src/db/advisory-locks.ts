@@ -12,3 +12,31 @@ export async function lockKeys<DB>(trx: Kysely<DB>, keys: readonly string[]): Pr
       SELECT DISTINCT hashtext(k) AS id FROM unnest(${unique}::text[]) AS k ORDER BY id
     ) AS ordered`.execute(trx);
 }
+
+/** Above this many institutions, one transaction takes a single exclusive lock instead of one per institution. */
+export const MAX_INSTITUTION_LOCKS = 500;
+
+/**
+ * Locks institutions for writing their submissions and alerts. Every such transaction first takes the
+ * "bulk" lock: shared when it locks institutions one by one, exclusive when it names more than
+ * `limit` of them, since PostgreSQL's lock table holds only so many locks per transaction (an upload
+ * naming thousands of institutions would fail with "out of shared memory"). Ordinary uploads run
+ * side by side; a bulk upload runs alone. Re-locking in the same transaction is free.
+ */
+export async function lockInstitutions<DB>(
+  trx: Kysely<DB>,
+  codes: readonly string[],
+  limit = MAX_INSTITUTION_LOCKS,
+): Promise<void> {
+  const unique = [...new Set(codes)];
+  if (unique.length === 0) return;
+  if (unique.length > limit) {
+    await sql`SELECT pg_advisory_xact_lock(hashtext('riskwatch:bulk'))`.execute(trx);
+    return;
+  }
+  await sql`SELECT pg_advisory_xact_lock_shared(hashtext('riskwatch:bulk'))`.execute(trx);
+  await lockKeys(
+    trx,
+    unique.map((code) => `institution:${code}`),
+  );
+}

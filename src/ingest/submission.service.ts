@@ -9,7 +9,7 @@ import {
 import { recordAudit } from '../audit/audit.repository.js';
 import type { Principal } from '../auth/api-key.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { lockKeys } from '../db/advisory-locks.js';
+import { lockInstitutions } from '../db/advisory-locks.js';
 import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
@@ -158,10 +158,10 @@ async function storeVersions(
   catalog: Catalog,
   now: Date,
 ): Promise<SubmissionReceipt[]> {
-  // Serialises concurrent uploads for the same institution and period, so versions never collide.
-  await lockKeys(
+  // Serialises concurrent uploads for the same institution, so versions never collide.
+  await lockInstitutions(
     trx,
-    drafts.map((d) => `submission:${d.institution}:${d.period}`),
+    drafts.map((d) => d.institution),
   );
   const previous = new Map<string, number>();
   for (const part of chunks(drafts, 5000)) {
