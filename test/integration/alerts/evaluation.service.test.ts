@@ -3,7 +3,8 @@ import { evaluateAll, evaluateInstitutions } from '../../../src/alerts/evaluatio
 import type { Principal } from '../../../src/auth/api-key.js';
 import { submitObservations } from '../../../src/ingest/submission.service.js';
 import { saveInstitutions } from '../../../src/institutions/institution.service.js';
-import { type LoadedRules, loadRulesDir } from '../../../src/rules/rules.runtime.js';
+import type { LoadedRules } from '../../../src/rules/rules.runtime.js';
+import { shippedRules } from '../../support/catalog.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
 const admin: Principal = { keyId: 'k', name: 'tester', role: 'admin', institution: null };
@@ -14,9 +15,7 @@ describe('evaluation on a real database', () => {
   let rules: LoadedRules;
   beforeAll(async () => {
     t = await createTestDatabase();
-    const loaded = loadRulesDir('rules', new Date());
-    if (!loaded.ok) throw new Error('rules');
-    rules = loaded.value;
+    rules = shippedRules();
   });
   afterAll(async () => t.close());
   beforeEach(async () => {
@@ -125,9 +124,7 @@ describe('concurrent uploads naming the same institutions in opposite orders', (
   let rules: LoadedRules;
   beforeAll(async () => {
     t = await createTestDatabase();
-    const loaded = loadRulesDir('rules', new Date());
-    if (!loaded.ok) throw new Error('rules');
-    rules = loaded.value;
+    rules = shippedRules();
     const codes = Array.from({ length: 30 }, (_, i) => `R${String(i).padStart(2, '0')}`);
     await saveInstitutions(
       t.db,
