@@ -9,7 +9,9 @@ const children: ChildProcess[] = [];
 
 /** Starts `riskwatch serve` as `npm start` does, with only the given environment. */
 function start(env: Record<string, string>) {
+  // Its own process group, so that cleanup reaches tsx's child node process too.
   const child = spawn(TSX, ['src/main.ts', 'serve'], {
+    detached: true,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,7 +38,13 @@ async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, m
 }
 
 afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const c of children.splice(0)) {
+    try {
+      if (c.pid) process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
 });
 
 describe('starting the service', () => {
