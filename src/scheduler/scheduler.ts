@@ -15,10 +15,11 @@ export interface JobDefinition {
  */
 export class Scheduler {
   #tasks: ScheduledTask[] = [];
-  #running = new Set<Promise<unknown>>();
-  /** Slots between their claim and the end of their run, so that stop() also waits for a claim under way. */
-  #slots = new Map<string, () => void>();
-  #pending = new Set<Promise<void>>();
+  /**
+   * Slots from their claim to the end of their run (node-cron calls `onComplete` after it), so that
+   * stop() waits for a claim under way as well as for a job running.
+   */
+  #inFlight = new Map<string, { done: Promise<void>; release: () => void }>();
   #stopping = false;
 
   constructor(
@@ -45,20 +46,17 @@ export class Scheduler {
         }
       },
       // Called by node-cron after a claimed slot's run, whatever its outcome.
-      onComplete: (key) => this.#slots.get(key)?.(),
+      onComplete: (key) => this.#inFlight.get(key)?.release(),
     };
     for (const job of this.jobs) {
       const task = cron.schedule(
         job.cron,
         async (context) => {
-          const run = job
+          await job
             .run(context.date)
             .catch((error: unknown) =>
               this.options.logger.error({ err: error, job: job.name }, 'job failed'),
             );
-          this.#running.add(run);
-          await run;
-          this.#running.delete(run);
         },
         {
           name: job.name,
@@ -78,7 +76,7 @@ export class Scheduler {
     this.#stopping = true;
     await Promise.all(this.#tasks.map((t) => t.destroy()));
     this.#tasks = [];
-    await Promise.allSettled([...this.#running, ...this.#pending]);
+    await Promise.allSettled([...this.#inFlight.values()].map((slot) => slot.done));
   }
 
   /** Records a slot as under way until the returned function (or onComplete) releases it. */
@@ -88,12 +86,10 @@ export class Scheduler {
       resolve = r;
     });
     const release = () => {
-      this.#slots.delete(key);
-      this.#pending.delete(done);
+      this.#inFlight.delete(key);
       resolve();
     };
-    this.#pending.add(done);
-    this.#slots.set(key, release);
+    this.#inFlight.set(key, { done, release });
     return release;
   }
 }
