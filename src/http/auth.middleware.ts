@@ -67,3 +67,22 @@ export function scopeInstitution(principal: Principal, requested: string | undef
   }
   return principal.institution ?? undefined;
 }
+
+/**
+ * Returns a record the caller may see, or 404s: absent, or another institution's for an institution
+ * key. Both answer alike, so ids reveal nothing about other institutions.
+ */
+export function visibleOrNotFound<T>(
+  principal: Principal,
+  found: T | undefined,
+  institutionOf: (record: T) => string | null,
+  what: string,
+): T {
+  if (
+    found === undefined ||
+    (principal.role === 'institution' && institutionOf(found) !== principal.institution)
+  ) {
+    throw AppError.notFound(what);
+  }
+  return found;
+}

@@ -1,15 +1,22 @@
 import { type RequestHandler, Router } from 'express';
 import { findAlert, listAlerts } from '../../alerts/alert.repository.js';
+import type { Principal } from '../../auth/api-key.js';
 import { alertListQuery, idParam } from '../api.schemas.js';
 import type { AppDeps } from '../app.deps.js';
-import { AppError } from '../app-error.js';
-import { type Access, principalOf, scopeInstitution } from '../auth.middleware.js';
+import { type Access, principalOf, scopeInstitution, visibleOrNotFound } from '../auth.middleware.js';
 import { parseQuery } from '../validate.js';
 
 /** Alerts: supervisors and admins see all, institution keys their own institution's. */
 export function alertsRoutes(deps: AppDeps, guard: (access: Access) => RequestHandler): Router {
   const router = Router();
   const roles = guard(['admin', 'supervisor', 'institution']);
+  const visibleAlert = async (principal: Principal, id: number) =>
+    visibleOrNotFound(
+      principal,
+      await findAlert(deps.db, id),
+      (found) => found.alert.institution,
+      `Alert ${id}`,
+    );
 
   router.get('/alerts', roles, async (req, res) => {
     const query = parseQuery(alertListQuery, req.query);
@@ -19,22 +26,12 @@ export function alertsRoutes(deps: AppDeps, guard: (access: Access) => RequestHa
 
   router.get('/alerts/:id', roles, async (req, res) => {
     const { id } = parseQuery(idParam, req.params);
-    const found = await findAlert(deps.db, id);
-    const principal = principalOf(req);
-    if (!found || (principal.role === 'institution' && found.alert.institution !== principal.institution)) {
-      throw AppError.notFound(`Alert ${id}`);
-    }
-    res.json(found);
+    res.json(await visibleAlert(principalOf(req), id));
   });
 
   router.get('/alerts/:id/events', roles, async (req, res) => {
     const { id } = parseQuery(idParam, req.params);
-    const found = await findAlert(deps.db, id);
-    const principal = principalOf(req);
-    if (!found || (principal.role === 'institution' && found.alert.institution !== principal.institution)) {
-      throw AppError.notFound(`Alert ${id}`);
-    }
-    res.json({ events: found.events });
+    res.json({ events: (await visibleAlert(principalOf(req), id)).events });
   });
 
   return router;

@@ -13,7 +13,7 @@ import {
 import { idParam, submissionListQuery } from '../api.schemas.js';
 import type { AppDeps } from '../app.deps.js';
 import { AppError } from '../app-error.js';
-import { type Access, principalOf, scopeInstitution } from '../auth.middleware.js';
+import { type Access, principalOf, scopeInstitution, visibleOrNotFound } from '../auth.middleware.js';
 import { parseQuery } from '../validate.js';
 
 const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
@@ -125,15 +125,9 @@ export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => Requ
   router.get('/submissions/:id', guard(['admin', 'supervisor', 'institution']), async (req, res) => {
     const { id } = parseQuery(idParam, req.params);
     const submission = await findSubmission(deps.db, id);
-    const principal = principalOf(req);
-    // Another institution's submission is reported as absent, not forbidden, so ids reveal nothing.
-    if (
-      !submission ||
-      (principal.role === 'institution' && submission.institution !== principal.institution)
-    ) {
-      throw AppError.notFound(`Submission ${id}`);
-    }
-    res.json(submission);
+    res.json(
+      visibleOrNotFound(principalOf(req), submission, (found) => found.institution, `Submission ${id}`),
+    );
   });
 
   return router;
