@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { chunks } from '../db/chunks.js';
 import type { Database, InstitutionRow } from '../db/schema.js';
 import type { Institution, InstitutionInput } from './institution.schema.js';
 
@@ -50,17 +51,20 @@ export async function upsertInstitutions(
   inputs: readonly InstitutionInput[],
 ): Promise<number> {
   let created = 0;
-  for (const i of inputs) {
-    const row = await db
+  // Codes are unique within one call (the service checks), as one INSERT … ON CONFLICT requires.
+  for (const part of chunks(inputs, 1000)) {
+    const rows = await db
       .insertInto('institutions')
-      .values({
-        code: i.code,
-        name: i.name,
-        type: i.type,
-        county: i.county,
-        credit_code: i.credit_code ?? null,
-        attributes: JSON.stringify(i.attributes ?? {}),
-      })
+      .values(
+        part.map((i) => ({
+          code: i.code,
+          name: i.name,
+          type: i.type,
+          county: i.county,
+          credit_code: i.credit_code ?? null,
+          attributes: JSON.stringify(i.attributes ?? {}),
+        })),
+      )
       .onConflict((oc) =>
         oc.column('code').doUpdateSet((eb) => ({
           name: eb.ref('excluded.name'),
@@ -73,8 +77,8 @@ export async function upsertInstitutions(
       )
       // xmax is 0 on a freshly inserted row version and set on an updated one.
       .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
-      .executeTakeFirstOrThrow();
-    if (row.inserted) created++;
+      .execute();
+    created += rows.filter((r) => r.inserted).length;
   }
   return created;
 }
