@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../../src/rules/evaluate.js';
-import { catalog, day, guaranteeFirm, nplRule, obs, ruralBank, villageBank } from './rules.fixture.js';
-
-const base = { catalog, institutions: [ruralBank, villageBank, guaranteeFirm] };
-const firingNpl = () =>
-  evaluate({
-    ...base,
-    rules: [nplRule()],
-    observations: [obs(ruralBank.code, 'npl_ratio', '2024-03', 6.2, 7)],
-    previous: [],
-    now: day(1),
-  });
+import { base, day, firingNpl, nplRule, obs, ruralBank, villageBank } from './rules.fixture.js';
 
 // Which previous alerts survive an evaluation: no data, out of scope, rule edits, and failing rules.
 describe(`${evaluate.name}: what happens to previous alerts`, () => {

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, fingerprintOf } from '../../../src/rules/evaluate.js';
-import { catalog, day, guaranteeFirm, nplRule, obs, ruralBank, villageBank } from './rules.fixture.js';
-
-const base = { catalog, institutions: [ruralBank, villageBank, guaranteeFirm] };
-const firingNpl = () =>
-  evaluate({
-    ...base,
-    rules: [nplRule()],
-    observations: [obs(ruralBank.code, 'npl_ratio', '2024-03', 6.2, 7)],
-    previous: [],
-    now: day(1),
-  });
+import {
+  base,
+  day,
+  firingNpl,
+  guaranteeFirm,
+  nplRule,
+  obs,
+  ruralBank,
+  villageBank,
+} from './rules.fixture.js';
 
 describe(fingerprintOf.name, () => {
   it('joins rule, institution and metric, with * for a regional alert', () => {

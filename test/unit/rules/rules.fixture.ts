@@ -135,3 +135,15 @@ export function playTimeline(
     ];
   });
 }
+
+/** The three fixture institutions, and an evaluation in which the rural bank's NPL alert fires. */
+export const base = { catalog, institutions: [ruralBank, villageBank, guaranteeFirm] };
+export function firingNpl() {
+  return evaluate({
+    ...base,
+    rules: [nplRule()],
+    observations: [obs(ruralBank.code, 'npl_ratio', '2024-03', 6.2, 7)],
+    previous: [],
+    now: day(1),
+  });
+}
