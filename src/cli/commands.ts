@@ -11,9 +11,9 @@ import { formatProblems } from '../config/yaml-file.js';
 import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { AppError } from '../http/app-error.js';
-import { parseCsv } from '../ingest/csv.parser.js';
 import { decodeText } from '../ingest/decode.js';
 import { submitObservations } from '../ingest/submission.service.js';
+import { readFileUpload } from '../ingest/upload.reader.js';
 import { saveInstitutions } from '../institutions/institution.service.js';
 import { loadRulesDir } from '../rules/rules.runtime.js';
 import { openServices, type Services } from '../service.js';
@@ -184,23 +184,18 @@ export async function importCommand(
   if (!file) throw new CliError('usage: import <file.csv>', 2);
   const bytes = fs.readFileSync(file);
   return withServices(config, logger, async (s) => {
-    const parsed = parseCsv(decodeText(bytes).text, s.rules.current().catalog);
-    if (parsed.errors.length > 0)
-      describeAppError(
-        AppError.unprocessable('validation_failed', 'The file has errors; nothing was stored', parsed.errors),
-      );
-    const receipt = await submitObservations(
-      { db: s.db, snapshot: () => s.rules.current() },
-      parsed.observations,
-      {
-        fileName: path.basename(file),
-        bytes,
-        format: parsed.layout === 'wide' ? 'csv-wide' : 'csv-long',
-        rowCount: parsed.rowCount,
-      },
-      CLI_PRINCIPAL,
-      new Date(),
-    ).catch(describeAppError);
+    const receipt = await Promise.resolve()
+      .then(() => readFileUpload(bytes, path.basename(file), s.rules.current().catalog))
+      .then((upload) =>
+        submitObservations(
+          { db: s.db, snapshot: () => s.rules.current() },
+          upload.observations,
+          upload.meta,
+          CLI_PRINCIPAL,
+          new Date(),
+        ),
+      )
+      .catch(describeAppError);
     await s.dispatcher.kick();
     return JSON.stringify(receipt, null, 2);
   });

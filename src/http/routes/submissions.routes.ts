@@ -1,56 +1,13 @@
 import { type RequestHandler, Router } from 'express';
 import multer from 'multer';
-import { parseCsv } from '../../ingest/csv.parser.js';
-import { decodeText } from '../../ingest/decode.js';
-import { parseJsonUpload } from '../../ingest/json.parser.js';
-import type { RawObservation } from '../../ingest/observation.types.js';
 import { findSubmission, listSubmissions } from '../../ingest/submission.repository.js';
-import {
-  type SubmissionObserver,
-  submitObservations,
-  type UploadMeta,
-} from '../../ingest/submission.service.js';
+import { type SubmissionObserver, submitObservations } from '../../ingest/submission.service.js';
+import { type ReadUpload, readFileUpload, readJsonUpload } from '../../ingest/upload.reader.js';
 import { idParam, submissionListQuery } from '../api.schemas.js';
 import type { AppDeps } from '../app.deps.js';
 import { AppError } from '../app-error.js';
 import { type Access, principalOf, scopeInstitution, visibleOrNotFound } from '../auth.middleware.js';
 import { parseQuery } from '../validate.js';
-
-const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
-
-/** Reads an uploaded file into raw observations; CSV now, spreadsheets refused with a clear code. */
-function readFile(
-  file: Express.Multer.File,
-  deps: AppDeps,
-): { observations: RawObservation[]; meta: UploadMeta } {
-  const bytes = file.buffer;
-  if (ZIP_MAGIC.every((b, i) => bytes[i] === b)) {
-    throw new AppError(
-      415,
-      'unsupported_format',
-      'XLSX uploads are not accepted yet; save the sheet as CSV (UTF-8 or GBK)',
-    );
-  }
-  const charset = /charset=([^;]+)/i.exec(file.mimetype)?.[1];
-  const { text } = decodeText(bytes, charset);
-  const parsed = parseCsv(text, deps.rules.current().catalog);
-  if (parsed.errors.length > 0) {
-    throw AppError.unprocessable(
-      'validation_failed',
-      `The file has ${parsed.errors.length} error(s); nothing was stored`,
-      parsed.errors,
-    );
-  }
-  return {
-    observations: parsed.observations,
-    meta: {
-      fileName: file.originalname || null,
-      bytes,
-      format: parsed.layout === 'wide' ? 'csv-wide' : 'csv-long',
-      rowCount: parsed.rowCount,
-    },
-  };
-}
 
 /** Submissions: institutions and admins upload; everyone reads what their role allows. */
 export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => RequestHandler): Router {
@@ -70,26 +27,18 @@ export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => Requ
 
   router.post('/submissions', guard(['admin', 'institution']), upload.single('file'), async (req, res) => {
     const principal = principalOf(req);
-    let observations: RawObservation[];
-    let meta: UploadMeta;
+    let upload: ReadUpload;
     try {
       if (req.file) {
-        ({ observations, meta } = readFile(req.file, deps));
+        const charset = /charset=([^;]+)/i.exec(req.file.mimetype)?.[1];
+        upload = readFileUpload(
+          req.file.buffer,
+          req.file.originalname || null,
+          deps.rules.current().catalog,
+          charset,
+        );
       } else if (req.is('application/json')) {
-        const parsed = parseJsonUpload(req.body);
-        if (parsed.errors.length > 0)
-          throw AppError.unprocessable(
-            'validation_failed',
-            'The JSON body is invalid; nothing was stored',
-            parsed.errors,
-          );
-        observations = parsed.observations;
-        meta = {
-          fileName: null,
-          bytes: Buffer.from(JSON.stringify(req.body)),
-          format: 'json',
-          rowCount: observations.length,
-        };
+        upload = readJsonUpload(req.body);
       } else {
         throw AppError.badRequest(
           'missing_file',
@@ -103,8 +52,8 @@ export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => Requ
     }
     const receipt = await submitObservations(
       { db: deps.db, snapshot: () => deps.rules.current(), observer },
-      observations,
-      meta,
+      upload.observations,
+      upload.meta,
       principal,
       deps.clock(),
     );
