@@ -157,19 +157,9 @@ export async function institutionsImportCommand(
         >[]
       ).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')));
   return withServices(config, logger, async (s) => {
-    const result = await saveInstitutions(s.db, s.rules.current().catalog, items, 'cli').catch(
-      (error: unknown) =>
-        // Rows count items; in a CSV the header is row 1, as in observation uploads.
-        describeAppError(
-          !json && error instanceof AppError
-            ? new AppError(
-                error.status,
-                error.code,
-                error.message,
-                error.errors.map((e) => (e.row ? { ...e, row: e.row + 1 } : e)),
-              )
-            : error,
-        ),
+    // In a CSV the header is row 1, as in observation uploads; a JSON array counts items from 1.
+    const result = await saveInstitutions(s.db, s.rules.current().catalog, items, 'cli', json ? 1 : 2).catch(
+      describeAppError,
     );
     return `institutions: ${result.created} created, ${result.updated} updated`;
   });

@@ -9,17 +9,19 @@ import { type InstitutionInput, institutionInputSchema } from './institution.sch
 
 /**
  * Validates institutions against the schema and the catalog (type, county, credit code), reporting
- * every problem with its item index as `row` (1-based).
+ * every problem with its `row`: the item's position counted from `firstRow` (1 for a JSON array, 2 for a
+ * CSV file whose header is row 1).
  */
 export function validateInstitutions(
   catalog: Catalog,
   raw: readonly unknown[],
+  firstRow = 1,
 ): { valid: InstitutionInput[]; errors: ProblemDetail[] } {
   const errors: ProblemDetail[] = [];
   const valid: InstitutionInput[] = [];
   const seen = new Set<string>();
   raw.forEach((item, index) => {
-    const row = index + 1;
+    const row = index + firstRow;
     const parsed = institutionInputSchema.safeParse(item);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
@@ -80,8 +82,9 @@ export async function saveInstitutions(
   catalog: Catalog,
   raw: readonly unknown[],
   actor: string,
+  firstRow = 1,
 ): Promise<{ created: number; updated: number; codes: string[] }> {
-  const { valid, errors } = validateInstitutions(catalog, raw);
+  const { valid, errors } = validateInstitutions(catalog, raw, firstRow);
   if (errors.length > 0)
     throw AppError.unprocessable('invalid_institution', 'The institution data is invalid', errors);
   return db.transaction().execute(async (trx) => {
