@@ -38,6 +38,39 @@ describe('the OpenAPI document', () => {
       expect(res.body?.title ?? '', `${method} ${path}`).not.toMatch(/^Route /);
     }
   });
+
+  it('states the roles the routes enforce: a key of another role gets 403, a listed role never does', async () => {
+    await request(t.app)
+      .post('/api/v1/institutions')
+      .set({ Authorization: `Bearer ${ADMIN}` })
+      .send({ code: 'B1', name: '一号', type: 'village_bank', county: '鲤城区' })
+      .expect(201);
+    const keyFor = async (body: object) =>
+      (
+        await request(t.app)
+          .post('/api/v1/keys')
+          .set({ Authorization: `Bearer ${ADMIN}` })
+          .send(body)
+          .expect(201)
+      ).body.token as string;
+    const keys = {
+      supervisor: await keyFor({ name: 's', role: 'supervisor' }),
+      institution: await keyFor({ name: 'i', role: 'institution', institution: 'B1' }),
+    };
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const roles = op['x-roles'];
+        if (roles === 'public') continue;
+        for (const [role, token] of Object.entries(keys)) {
+          const res = await request(t.app)
+            [method as 'get'](path.replace('{id}', '999999'))
+            .set({ Authorization: `Bearer ${token}` });
+          const allowed = (roles as string[]).includes(role);
+          expect(res.status === 403, `${role} ${method} ${path}: ${res.status}`).toBe(!allowed);
+        }
+      }
+    }
+  });
 });
 
 describe('docs/openapi.json', () => {
