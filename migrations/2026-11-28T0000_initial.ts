@@ -107,6 +107,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       attempts integer NOT NULL DEFAULT 0,
       next_attempt_at timestamptz NOT NULL DEFAULT now(),
       locked_until timestamptz,
+      claimed_by text,
       last_error text,
       message_id text,
       created_at timestamptz NOT NULL DEFAULT now(),

@@ -108,6 +108,8 @@ export interface NotificationOutboxTable {
   attempts: ColumnType<number, number | undefined, number>;
   next_attempt_at: ColumnType<Date, Date | string | undefined, Date | string>;
   locked_until: Timestamp | null;
+  /** The dispatcher (replica) holding or last holding the row's claim. */
+  claimed_by: ColumnType<string | null, string | null | undefined, string | null>;
   last_error: string | null;
   message_id: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;

@@ -58,7 +58,7 @@ export interface ClaimOptions {
   readonly limit: number;
   /** How long the claim holds; after it, another worker may take the row over. */
   readonly leaseMs: number;
-  /** Who claims, for logs. The schema has no `locked_by` column, so it is not stored. */
+  /** Who claims: stored in `claimed_by`, so an operator can see which replica holds a row. */
   readonly worker: string;
 }
 
@@ -93,6 +93,7 @@ export async function claimDue(db: Kysely<Database>, now: Date, options: ClaimOp
       .set({
         status: 'sending',
         locked_until: new Date(now.getTime() + options.leaseMs),
+        claimed_by: options.worker,
         attempts: sql<number>`attempts + 1`,
       })
       .where(

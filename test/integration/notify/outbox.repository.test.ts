@@ -103,6 +103,7 @@ describe('notification outbox', () => {
       expect(rows.map((r) => [r.status, r.attempts, r.locked_until?.toISOString()])).toEqual(
         Array.from({ length: 3 }, () => ['sending', 1, later(60_000).toISOString()]),
       );
+      expect(rows.every((r) => r.claimed_by === 'test')).toBe(true);
       expect(await claimDue(t.db, later(1000), LEASE)).toEqual([]); // leased
     });
 
