@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-28T0000_initial.js';
+import * as ingestReceipts from './2026-11-28T0100_ingest_receipts.js';
 
 /**
  * Every migration, by name in the order they apply. Listed statically so the same code runs under
@@ -7,4 +8,5 @@ import * as initial from './2026-11-28T0000_initial.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-28T0000_initial': initial,
+  '2026-11-28T0100_ingest_receipts': ingestReceipts,
 };

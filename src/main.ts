@@ -21,10 +21,10 @@ const USAGE = `usage: riskwatch <command>
   demo                           load the Quanzhou demo sample, then serve
   migrate                        apply database migrations
   rules check [dir]              validate catalog, rule files and routes (default: RULES_DIR)
-  keys create --role R --name N [--institution CODE]
+  keys create --role R --name N [--institution CODE] [--email ADDRESS]
   keys list | keys revoke <id>
   institutions import <file.csv|file.json>
-  import <file.csv>              upload observations as an admin
+  import <file> [--sheet NAME]   import a CSV or XLSX file (any institutions) as an admin, atomically
   notify test <address>          send a test e-mail
   openapi                        print the OpenAPI document`;
 
@@ -36,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
       role: { type: 'string' },
       name: { type: 'string' },
       institution: { type: 'string' },
+      email: { type: 'string' },
+      sheet: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,7 +72,7 @@ async function main(argv: string[]): Promise<void> {
     case 'institutions import':
       return print(await institutionsImportCommand(config, logger, arg));
     case 'import':
-      return print(await importCommand(config, logger, sub));
+      return print(await importCommand(config, logger, sub, { sheet: values.sheet }));
     case 'openapi':
       return print(JSON.stringify(buildOpenApiDocument(config.publicUrl), null, 2));
     case 'notify test':

@@ -14,6 +14,7 @@ import { createApp } from './http/app.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { DispatchRunner } from './notify/dispatch.runner.js';
 import { createMailer } from './notify/mail.transport.js';
+import { RECEIPT_ROUTE } from './notify/routes.js';
 import { loadRulesDir, RulesRuntime } from './rules/rules.runtime.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { SlotClaimCoordinator } from './scheduler/slot-claim.coordinator.js';
@@ -37,7 +38,7 @@ export async function openServices(
   options: { clock?: () => Date; database?: DatabaseHandle } = {},
 ): Promise<Services> {
   const clock = options.clock ?? (() => new Date());
-  const loaded = loadRulesDir(config.rulesDir, clock());
+  const loaded = loadRulesDir(config.rulesDir, clock(), { timeZone: config.timeZone });
   if (!loaded.ok)
     throw new Error(`The rules folder ${config.rulesDir} has problems:\n${formatProblems(loaded.problems)}`);
   const handle =
@@ -58,9 +59,8 @@ export async function openServices(
     (metric) => rules.current().catalog.metrics.get(metric)?.unit ?? '',
   );
   // Every route × outcome exists from the start, so that increase() sees the first failure.
-  for (const route of loaded.value.routes)
-    for (const outcome of ['sent', 'retry', 'failed'])
-      metrics.notifications.inc({ route: route.name, outcome }, 0);
+  for (const route of [...loaded.value.routes.map((r) => r.name), RECEIPT_ROUTE])
+    for (const outcome of ['sent', 'retry', 'failed']) metrics.notifications.inc({ route, outcome }, 0);
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     outboxDir: config.outboxDir,

@@ -124,6 +124,7 @@ export function institutionMap(institutions: readonly DemoInstitution[]): Map<st
         type: i.type,
         county: i.county,
         credit_code: null,
+        established_on: null,
         attributes: { ...(i.attributes ?? {}) },
         created_at: createdAt,
       },

@@ -29,7 +29,9 @@ export async function seedAlerts(
   await engine.truncate();
   await seedInstitutions(engine.db, institutions);
   const pairs = snapshot.rules.flatMap((rule) =>
-    institutions.filter((i) => rule.types.includes(i.type)).map((i) => ({ rule, institution: i })),
+    rule.kind === 'threshold'
+      ? institutions.filter((i) => rule.types.includes(i.type)).map((i) => ({ rule, institution: i }))
+      : [],
   );
   const rows = Array.from({ length: count }, (_, n) => {
     const { rule, institution } = pairs[n % pairs.length] as (typeof pairs)[number];

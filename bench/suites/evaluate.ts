@@ -25,7 +25,23 @@ export async function runEvaluate(
   runs: number,
 ): Promise<EvaluateResult> {
   const input = evaluationInput(snapshot.catalog, clonedPopulation(copies, END_PERIOD, months));
-  const base = { rules: snapshot.rules, catalog: snapshot.catalog, ...input, now: NOW };
+  // Every (institution, period) with data was filed, as a current submission would say.
+  const filings = [
+    ...new Map(
+      input.observations.map((o) => [
+        `${o.institution}\u0000${o.period}`,
+        { institution: o.institution, period: o.period, submissionId: o.submissionId },
+      ]),
+    ).values(),
+  ];
+  const base = {
+    rules: snapshot.rules,
+    catalog: snapshot.catalog,
+    ...input,
+    filings,
+    timeZone: snapshot.timeZone,
+    now: NOW,
+  };
   const series = snapshot.rules.reduce(
     (n, rule) => n + input.institutions.filter((i) => rule.types.includes(i.type)).length,
     0,

@@ -3,7 +3,10 @@ import type { RulesSnapshot } from '../../src/alerts/evaluation.service.js';
 import type { Principal } from '../../src/auth/api-key.js';
 import type { Database } from '../../src/db/schema.js';
 import type { RawObservation } from '../../src/ingest/observation.types.js';
-import { submitObservations, type UploadMeta } from '../../src/ingest/submission.service.js';
+import { submitObservations } from '../../src/ingest/submission.service.js';
+
+type UploadMeta = Parameters<typeof submitObservations>[2];
+
 import {
   clonedPopulation,
   type ObservationRecord,
@@ -18,7 +21,13 @@ import { BARE_TABLE, type BenchEngine } from '../lib/engine.js';
 import { StatementProfiler, type StatementStats } from '../lib/profiler.js';
 import { median, timeInterleaved } from '../lib/stats.js';
 
-export const BENCH_PRINCIPAL: Principal = { keyId: 'bench', name: 'bench', role: 'admin', institution: null };
+export const BENCH_PRINCIPAL: Principal = {
+  keyId: 'bench',
+  name: 'bench',
+  role: 'admin',
+  institution: null,
+  email: null,
+};
 /** The reporting month of the uploads: a quarter end, so banks also file their quarterly figures. */
 export const END_PERIOD = '2025-06';
 export const NOW = new Date('2025-07-15T02:00:00Z');

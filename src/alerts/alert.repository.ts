@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { anyOf } from '../db/any-of.js';
 import { chunks } from '../db/chunks.js';
 import type { AlertRow, Database } from '../db/schema.js';
 import type { ActiveAlert, AlertState, Severity, Transition } from './alert.types.js';
@@ -39,7 +40,7 @@ export async function loadActiveAlerts(
 ): Promise<ActiveAlert[]> {
   if (codes?.length === 0) return [];
   let q = db.selectFrom('alerts').selectAll().where('state', '<>', 'resolved');
-  if (codes) q = q.where('institution_code', 'in', [...codes]);
+  if (codes) q = q.where('institution_code', '=', anyOf(codes));
   return (await q.orderBy('fingerprint').execute()).map(toActiveAlert);
 }
 

@@ -9,6 +9,8 @@ export interface ApiKey {
   readonly name: string;
   readonly role: Role;
   readonly institution: string | null;
+  /** Where receipts of this key's uploads are e-mailed, if anywhere. */
+  readonly email: string | null;
   readonly prefix: string;
   readonly createdBy: string | null;
   readonly createdAt: string;
@@ -21,6 +23,7 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
     name: row.name,
     role: row.role,
     institution: row.institution_code,
+    email: row.email,
     prefix: row.token_prefix,
     createdBy: row.created_by,
     createdAt: row.created_at.toISOString(),
@@ -28,10 +31,19 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-/** Creates a key and returns it with its token, which is not stored and cannot be shown again. */
+/**
+ * Creates a key and returns it with its token, which is not stored and cannot be shown again. `email`,
+ * when given, receives a receipt of every upload accepted with the key.
+ */
 export async function createApiKey(
   db: Kysely<Database>,
-  input: { name: string; role: Role; institution: string | null; createdBy: string | null },
+  input: {
+    name: string;
+    role: Role;
+    institution: string | null;
+    email?: string | null | undefined;
+    createdBy: string | null;
+  },
 ): Promise<{ key: ApiKey; token: string }> {
   const token = generateToken();
   const row = await db
@@ -43,6 +55,7 @@ export async function createApiKey(
       institution_code: input.role === 'institution' ? input.institution : null,
       token_hash: hashToken(token),
       token_prefix: tokenPrefix(token),
+      email: input.email ?? null,
       created_by: input.createdBy,
     })
     .returningAll()
@@ -70,12 +83,12 @@ export async function revokeApiKey(db: Kysely<Database>, id: string, now: Date):
 export async function findPrincipal(db: Kysely<Database>, token: string): Promise<Principal | undefined> {
   const row = await db
     .selectFrom('api_keys')
-    .select(['id', 'name', 'role', 'institution_code'])
+    .select(['id', 'name', 'role', 'institution_code', 'email'])
     .where('token_hash', '=', hashToken(token))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return row
-    ? { keyId: row.id, name: row.name, role: row.role, institution: row.institution_code }
+    ? { keyId: row.id, name: row.name, role: row.role, institution: row.institution_code, email: row.email }
     : undefined;
 }
 

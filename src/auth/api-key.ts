@@ -11,6 +11,8 @@ export interface Principal {
   readonly role: Role;
   /** Set for `institution` keys only. */
   readonly institution: string | null;
+  /** Where receipts of this caller's uploads are e-mailed; `null` for none (and for ADMIN_TOKEN, the CLI). */
+  readonly email: string | null;
 }
 
 const TOKEN_PREFIX = 'rw_';

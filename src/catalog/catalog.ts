@@ -1,19 +1,39 @@
 import path from 'node:path';
 import { Environment } from '@marcbachmann/cel-js';
 import { type FileProblem, type FileResult, loadYamlFile } from '../config/yaml-file.js';
+import type { FilingDeadlines } from '../filing/deadline.js';
 import {
   type CatalogFile,
   type CountyDef,
   catalogFileSchema,
   type InstitutionTypeDef,
   type MetricDef,
+  type ValidationDef,
 } from './catalog.schema.js';
+import { FREQUENCIES } from './period.js';
 
 /** A derived metric, compiled: the metric codes it reads and a function computing it. */
 export interface CompiledFormula {
   readonly metric: string;
   readonly inputs: readonly string[];
   readonly compute: (values: Readonly<Record<string, number>>) => number;
+}
+
+/** A cross-field consistency check, compiled: the metrics it reads and whether it holds for given values. */
+export interface CompiledCheck {
+  readonly id: string;
+  readonly inputs: readonly string[];
+  readonly severity: 'error' | 'warning';
+  readonly message: { readonly zh: string; readonly en: string };
+  readonly expression: string;
+  readonly holds: (values: Readonly<Record<string, number>>) => boolean;
+}
+
+/** Upload validation settings from the catalog, with consistency checks compiled. */
+export interface ValidationPolicy {
+  readonly jumpFactor: number;
+  readonly ratioTolerance: number;
+  readonly checks: readonly CompiledCheck[];
 }
 
 /**
@@ -28,8 +48,11 @@ export class Catalog {
   readonly metricsByName: ReadonlyMap<string, MetricDef>;
   /** Derived metrics in an order where each one's inputs come before it. */
   readonly formulas: readonly CompiledFormula[];
+  /** When each frequency's data is due; present for every frequency a metric uses. */
+  readonly filingDeadlines: FilingDeadlines;
+  readonly validation: ValidationPolicy;
 
-  private constructor(file: CatalogFile, formulas: CompiledFormula[]) {
+  private constructor(file: CatalogFile, formulas: CompiledFormula[], checks: CompiledCheck[]) {
     this.types = new Map(file.institution_types.map((t) => [t.code, t]));
     this.counties = new Map(file.counties.map((c) => [c.code, c]));
     this.metrics = new Map(file.metrics.map((m) => [m.code, m]));
@@ -37,6 +60,19 @@ export class Catalog {
       file.metrics.flatMap((m) => [[m.name.zh, m] as const, [m.name.en.toLowerCase(), m] as const]),
     );
     this.formulas = formulas;
+    this.filingDeadlines = Object.freeze(
+      Object.fromEntries(
+        FREQUENCIES.flatMap((f) => {
+          const d = file.filing_deadlines[f];
+          return d ? [[f, Object.freeze({ daysAfterPeriodEnd: d.days_after_period_end })]] : [];
+        }),
+      ),
+    );
+    this.validation = {
+      jumpFactor: file.validation.jump_factor,
+      ratioTolerance: file.validation.ratio_tolerance,
+      checks,
+    };
   }
 
   /** Whether an institution of `type` reports `metric`. */
@@ -55,17 +91,23 @@ export class Catalog {
    * @returns only the newly derived values.
    */
   derive(type: string, reported: Readonly<Record<string, number>>): Record<string, number> {
-    const all: Record<string, number> = { ...reported };
+    // No copy of the reported values: a bulk import derives for tens of thousands of drafts.
     const derived: Record<string, number> = {};
+    const value = (metric: string) => derived[metric] ?? reported[metric];
     for (const f of this.formulas) {
-      if (f.metric in all || !this.reports(type, f.metric)) continue;
-      if (!f.inputs.every((i) => i in all)) continue;
-      const value = f.compute(all);
-      if (!Number.isFinite(value)) continue;
-      all[f.metric] = value;
-      derived[f.metric] = value;
+      if (value(f.metric) !== undefined || !this.reports(type, f.metric)) continue;
+      if (!f.inputs.every((i) => value(i) !== undefined)) continue;
+      const inputs: Record<string, number> = {};
+      for (const i of f.inputs) inputs[i] = value(i) as number;
+      const result = f.compute(inputs);
+      if (Number.isFinite(result)) derived[f.metric] = result;
     }
     return derived;
+  }
+
+  /** Whether {@link derive} could add anything for these reported metrics (without building a record). */
+  mayDerive(type: string, reported: readonly string[]): boolean {
+    return this.formulas.some((f) => this.reports(type, f.metric) && !reported.includes(f.metric));
   }
 
   /** Builds a catalog from parsed file content, reporting every cross-reference problem at once. */
@@ -115,10 +157,22 @@ export class Catalog {
       });
     });
 
+    // Every frequency in use needs a deadline, or missing-filing checks could not say when data is late.
+    for (const frequency of FREQUENCIES) {
+      const users = file.metrics.filter((m) => m.frequency === frequency).map((m) => m.code);
+      if (users.length > 0 && !file.filing_deadlines[frequency]) {
+        problem(
+          `filing_deadlines.${frequency}`,
+          `missing: ${frequency} metrics (${users.slice(0, 3).join(', ')}${users.length > 3 ? ', …' : ''}) need a filing deadline`,
+        );
+      }
+    }
+
     const ordered = orderFormulas(compiled);
     if (!ordered) problem('metrics', 'derived metric formulas refer to each other in a cycle');
+    const checks = compileChecks(file.validation, env, metricCodes, problem);
     if (problems.length > 0) return { ok: false, problems };
-    return { ok: true, value: new Catalog(file, ordered ?? []) };
+    return { ok: true, value: new Catalog(file, ordered ?? [], checks) };
   }
 
   /** Loads `catalog.yaml` from a rules directory. */
@@ -127,6 +181,40 @@ export class Catalog {
     const parsed = loadYamlFile(file, catalogFileSchema);
     return parsed.ok ? Catalog.fromFile(parsed.value, file) : parsed;
   }
+}
+
+function compileChecks(
+  validation: ValidationDef,
+  env: Environment,
+  metricCodes: readonly string[],
+  problem: (path: string, message: string) => void,
+): CompiledCheck[] {
+  const checks: CompiledCheck[] = [];
+  validation.checks.forEach((c, i) => {
+    const checked = env.check(c.assert);
+    if (!checked.valid || checked.type !== 'bool') {
+      problem(
+        `validation.checks[${i}].assert`,
+        checked.valid
+          ? `must be a condition (bool), not ${checked.type}`
+          : (checked.error?.message.split('\n')[0] ?? 'invalid'),
+      );
+      return;
+    }
+    // In the order the expression names them: a failed check points at its first metric.
+    const position = (m: string) => c.assert.search(new RegExp(`\\b${m}\\b`));
+    const inputs = metricCodes.filter((m) => position(m) >= 0).sort((a, b) => position(a) - position(b));
+    const run = env.parse(c.assert);
+    checks.push({
+      id: c.id,
+      inputs,
+      severity: c.severity,
+      message: c.message,
+      expression: c.assert,
+      holds: (values) => run(Object.fromEntries(inputs.map((k) => [k, values[k]]))) === true,
+    });
+  });
+  return checks;
 }
 
 /** Topological order of formulas over their derived inputs; `undefined` when they form a cycle. */

@@ -68,3 +68,20 @@ export function periodBounds(p: Period): { start: string; end: string } {
   const mm = (n: number) => String(n).padStart(2, '0');
   return { start: `${p.year}-${mm(firstMonth)}-01`, end: `${p.year}-${mm(lastMonth)}-${mm(lastDay)}` };
 }
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * The period of `frequency` containing a calendar day given as `YYYY-MM-DD`.
+ * @throws on text that is not a valid calendar day.
+ */
+export function periodContaining(date: string, frequency: Frequency): Period {
+  const m = DATE.exec(date);
+  const year = Number(m?.[1]);
+  const month = Number(m?.[2]);
+  const day = Number(m?.[3]);
+  const valid =
+    m && month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (!valid) throw new Error(`Not a calendar day: ${JSON.stringify(date)}`);
+  return { year, frequency, index: frequency === 'monthly' ? month : Math.ceil(month / 3) };
+}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseCsvRecords } from 'csv-parse/sync';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { recordAudit } from '../audit/audit.repository.js';
 import { type Principal, ROLES, type Role } from '../auth/api-key.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth/api-key.repository.js';
@@ -12,8 +13,7 @@ import { openDatabase } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { AppError } from '../http/app-error.js';
 import { decodeText } from '../ingest/decode.js';
-import { submitObservations } from '../ingest/submission.service.js';
-import { readFileUpload } from '../ingest/upload.reader.js';
+import { ingestFile } from '../ingest/submission.service.js';
 import { saveInstitutions } from '../institutions/institution.service.js';
 import { loadRulesDir } from '../rules/rules.runtime.js';
 import { openServices, type Services } from '../service.js';
@@ -28,7 +28,13 @@ export class CliError extends Error {
   }
 }
 
-const CLI_PRINCIPAL: Principal = { keyId: 'cli', name: 'cli', role: 'admin', institution: null };
+const CLI_PRINCIPAL: Principal = {
+  keyId: 'cli',
+  name: 'cli',
+  role: 'admin',
+  institution: null,
+  email: null,
+};
 
 async function withServices<T>(config: Config, logger: Logger, fn: (s: Services) => Promise<T>): Promise<T> {
   const services = await openServices(config, logger);
@@ -71,17 +77,22 @@ export function rulesCheckCommand(dir: string): string {
   return `OK: ${loaded.value.rules.length} rules in ${loaded.value.files.length} files, ${loaded.value.routes.length} routes, ${loaded.value.catalog.metrics.size} metrics (hash ${loaded.value.hash.slice(0, 12)})`;
 }
 
-/** `keys create --role R --name N [--institution C]`: prints the new token once. */
+/**
+ * `keys create --role R --name N [--institution C] [--email ADDRESS]`: prints the new token once. With
+ * `--email`, receipts of the key's accepted uploads are e-mailed there.
+ */
 export async function keysCreateCommand(
   config: Config,
   logger: Logger,
-  args: { role?: string; name?: string; institution?: string },
+  args: { role?: string; name?: string; institution?: string; email?: string },
 ): Promise<string> {
   if (!args.role || !(ROLES as readonly string[]).includes(args.role))
     throw new CliError(`--role must be one of ${ROLES.join(', ')}`, 2);
   if (!args.name) throw new CliError('--name is required', 2);
   if ((args.role === 'institution') !== (args.institution !== undefined))
     throw new CliError('--institution is required for institution keys and only for them', 2);
+  if (args.email !== undefined && !z.email().safeParse(args.email).success)
+    throw new CliError(`--email is not an e-mail address: ${args.email}`, 2);
   return withServices(config, logger, async ({ db }) => {
     const { key, token } = await db.transaction().execute(async (trx) => {
       if (
@@ -97,17 +108,18 @@ export async function keysCreateCommand(
         name: args.name as string,
         role: args.role as Role,
         institution: args.institution ?? null,
+        email: args.email ?? null,
         createdBy: 'cli',
       });
       await recordAudit(trx, {
         actor: 'cli',
         action: 'keys.create',
         target: created.key.id,
-        details: { name: args.name, role: args.role },
+        details: { name: args.name, role: args.role, email: args.email ?? null },
       });
       return created;
     });
-    return `created key ${key.id} (${key.role}${key.institution ? ` for ${key.institution}` : ''})\n${token}`;
+    return `created key ${key.id} (${key.role}${key.institution ? ` for ${key.institution}` : ''}${key.email ? `, receipts to ${key.email}` : ''})\n${token}`;
   });
 }
 
@@ -116,7 +128,7 @@ export async function keysListCommand(config: Config, logger: Logger): Promise<s
     (await listApiKeys(db))
       .map(
         (k) =>
-          `${k.id}  ${k.prefix}…  ${k.role.padEnd(11)} ${(k.institution ?? '-').padEnd(12)} ${k.name}${k.revokedAt ? `  (revoked ${k.revokedAt})` : ''}`,
+          `${k.id}  ${k.prefix}…  ${k.role.padEnd(11)} ${(k.institution ?? '-').padEnd(12)} ${k.name}${k.email ? `  <${k.email}>` : ''}${k.revokedAt ? `  (revoked ${k.revokedAt})` : ''}`,
       )
       .join('\n'),
   );
@@ -165,27 +177,33 @@ export async function institutionsImportCommand(
   });
 }
 
-/** `import <file.csv>`: uploads observations as an admin would, with the same validation and receipt. */
+/**
+ * `import <file> [--sheet NAME]`: imports a CSV or XLSX file as an admin would, through the same
+ * streaming validation and one atomic transaction as the upload endpoint; prints the receipt.
+ */
 export async function importCommand(
   config: Config,
   logger: Logger,
   file: string | undefined,
+  options: { sheet?: string | undefined } = {},
 ): Promise<string> {
-  if (!file) throw new CliError('usage: import <file.csv>', 2);
-  const bytes = fs.readFileSync(file);
+  if (!file) throw new CliError('usage: import <file.csv|file.xlsx> [--sheet NAME]', 2);
+  if (!fs.existsSync(file)) throw new CliError(`no such file: ${file}`, 2);
   return withServices(config, logger, async (s) => {
-    const receipt = await Promise.resolve()
-      .then(() => readFileUpload(bytes, path.basename(file), s.rules.current().catalog))
-      .then((upload) =>
-        submitObservations(
-          { db: s.db, snapshot: () => s.rules.current() },
-          upload.observations,
-          upload.meta,
-          CLI_PRINCIPAL,
-          new Date(),
-        ),
-      )
-      .catch(describeAppError);
+    const receipt = await ingestFile(
+      { db: s.db, snapshot: () => s.rules.current(), logger },
+      { path: file, name: path.basename(file) },
+      CLI_PRINCIPAL,
+      new Date(),
+      {
+        sheet: options.sheet,
+        limits: {
+          maxRows: config.maxUploadRows,
+          maxColumns: config.maxUploadColumns,
+          maxValues: config.maxUploadValues,
+        },
+      },
+    ).catch(describeAppError);
     await s.dispatcher.kick();
     return JSON.stringify(receipt, null, 2);
   });

@@ -1,33 +1,29 @@
 import type { Principal } from '../auth/api-key.js';
+import { latestEndedMonth } from '../catalog/calendar.js';
 import { buildDemoData } from '../demo/demo.data.js';
 import type { RawObservation } from '../ingest/observation.types.js';
 import { submitObservations } from '../ingest/submission.service.js';
 import { saveInstitutions } from '../institutions/institution.service.js';
 import type { Services } from '../service.js';
 
-const DEMO_PRINCIPAL: Principal = { keyId: 'demo', name: 'demo-loader', role: 'admin', institution: null };
-
-/** The last complete month before `now`, in the regulator's calendar. */
-export function lastClosedMonth(now: Date, timeZone: string): string {
-  const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' })
-    .format(now)
-    .split('-')
-    .map(Number) as [number, number];
-  const y = month === 1 ? year - 1 : year;
-  const m = month === 1 ? 12 : month - 1;
-  return `${y}-${String(m).padStart(2, '0')}`;
-}
+const DEMO_PRINCIPAL: Principal = {
+  keyId: 'demo',
+  name: 'demo-loader',
+  role: 'admin',
+  institution: null,
+  email: null,
+};
 
 /**
  * Loads the demo sample: institutions across Quanzhou's counties and 24 months of filings ending
- * last month, through the same validation and evaluation path as real uploads. Idempotent in effect:
- * loading twice adds new versions, not new alerts.
+ * last month, through the same validation and evaluation path as real uploads. Idempotent: loading twice
+ * replays the same files and writes nothing new.
  */
 export async function loadDemo(
   services: Services,
 ): Promise<{ institutions: number; submissions: number; alerts: number }> {
   const now = services.clock();
-  const data = buildDemoData(lastClosedMonth(now, services.config.timeZone));
+  const data = buildDemoData(latestEndedMonth(now, services.config.timeZone));
   const { catalog } = services.rules.current();
   await saveInstitutions(services.db, catalog, data.institutions, DEMO_PRINCIPAL.name);
   let submissions = 0;
@@ -53,6 +49,8 @@ export async function loadDemo(
       DEMO_PRINCIPAL,
       now,
     );
+    // Loading the demo again replays the same bytes: nothing new is written, nothing is counted.
+    if (receipt.replayed) continue;
     submissions += receipt.submissions.length;
     alerts += receipt.alerts.length;
   }

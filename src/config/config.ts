@@ -42,7 +42,10 @@ const envSchema = z.object({
     .number()
     .int()
     .positive()
-    .default(20 * 1024 * 1024),
+    .default(64 * 1024 * 1024),
+  MAX_UPLOAD_ROWS: z.coerce.number().int().positive().default(1_000_000),
+  MAX_UPLOAD_COLUMNS: z.coerce.number().int().positive().max(16_384).default(1000),
+  MAX_UPLOAD_VALUES: z.coerce.number().int().positive().default(5_000_000),
   EVALUATION_CRON: z.string().default('*/15 * * * *'),
   DISPATCH_CRON: z.string().default('*/10 * * * * *'),
   SCHEDULER: z.enum(['on', 'off']).default('on'),
@@ -63,6 +66,11 @@ export interface Config {
   readonly publicUrl: string;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   readonly maxUploadBytes: number;
+  /** Rows (CSV records or sheet rows) one upload may hold: memory is proportional to them. */
+  readonly maxUploadRows: number;
+  readonly maxUploadColumns: number;
+  /** Values (non-empty metric cells) one upload may hold: what an upload's memory is proportional to. */
+  readonly maxUploadValues: number;
   readonly evaluationCron: string;
   readonly dispatchCron: string;
   readonly schedulerEnabled: boolean;
@@ -104,6 +112,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     logLevel: e.LOG_LEVEL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxUploadRows: e.MAX_UPLOAD_ROWS,
+    maxUploadColumns: e.MAX_UPLOAD_COLUMNS,
+    maxUploadValues: e.MAX_UPLOAD_VALUES,
     evaluationCron: e.EVALUATION_CRON,
     dispatchCron: e.DISPATCH_CRON,
     schedulerEnabled: e.SCHEDULER === 'on',

@@ -9,6 +9,8 @@ import type { Database } from './schema.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
+/** Calendar dates stay 'YYYY-MM-DD' strings: a Date would shift them by the process's time zone. */
+const DATE_OID = 1082;
 
 /** A Kysely handle plus what it takes to close it cleanly. */
 export interface DatabaseHandle {
@@ -40,6 +42,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
       types: {
         getTypeParser: ((oid: number, format?: string) => {
           if (oid === INT8_OID || oid === NUMERIC_OID) return (v: string) => Number(v);
+          if (oid === DATE_OID) return (v: string) => v;
           return pg.types.getTypeParser(oid, format as 'text');
         }) as typeof pg.types.getTypeParser,
       },
@@ -58,7 +61,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
   }
   try {
     const pglite = await PGlite.create(options.pgliteDir, {
-      parsers: { [INT8_OID]: Number, [NUMERIC_OID]: Number },
+      parsers: { [INT8_OID]: Number, [NUMERIC_OID]: Number, [DATE_OID]: (v: string) => v },
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
     return {

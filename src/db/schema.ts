@@ -10,6 +10,8 @@ export interface InstitutionTable {
   type: string;
   county: string;
   credit_code: string | null;
+  /** The date the institution was established: no data is expected for earlier periods. */
+  established_on: ColumnType<string | null, string | null | undefined, string | null>;
   attributes: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
@@ -22,6 +24,8 @@ export interface ApiKeyTable {
   institution_code: string | null;
   token_hash: string;
   token_prefix: string;
+  /** Where receipts of this key's uploads are e-mailed; none when null. */
+  email: ColumnType<string | null, string | null | undefined, string | null>;
   created_by: string | null;
   created_at: ColumnType<Date, never, never>;
   revoked_at: Timestamp | null;
@@ -34,6 +38,15 @@ export interface UploadTable {
   format: string;
   row_count: number;
   uploaded_by: string;
+  /** The id of the API key that uploaded (never the key itself); null for the CLI. */
+  key_id: string | null;
+  byte_count: number | null;
+  /** The receipt as answered to the uploader, kept so it can be fetched again. */
+  receipt: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  warning_count: ColumnType<number, number | undefined, number>;
+  explanation: string | null;
+  explained_by: string | null;
+  explained_at: Timestamp | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
@@ -44,6 +57,9 @@ export interface SubmissionTable {
   period: string;
   version: number;
   is_current: ColumnType<boolean, boolean | undefined, boolean>;
+  /** When the filing for this period was due; null when the frequency has no deadline. */
+  due_at: Timestamp | null;
+  late: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
 }
 

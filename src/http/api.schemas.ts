@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ALERT_STATES, SEVERITIES } from '../alerts/alert.types.js';
 import { ROLES } from '../auth/api-key.js';
 import { jsonUploadSchema } from '../ingest/json.parser.js';
+import { TEMPLATE_FORMATS, TEMPLATE_LANGS } from '../ingest/template.js';
 import { institutionInputSchema } from '../institutions/institution.schema.js';
 
 /**
@@ -26,6 +27,7 @@ export const institution = z.object({
   type: z.string(),
   county: z.string(),
   credit_code: z.string().nullable(),
+  established_on: z.string().nullable(),
   attributes: z.record(z.string(), z.unknown()),
   created_at: z.string(),
 });
@@ -35,6 +37,11 @@ export const createKeyBody = z
     name: z.string().trim().min(1).max(100),
     role: z.enum(ROLES),
     institution: z.string().trim().min(1).optional(),
+    email: z
+      .email()
+      .max(254)
+      .optional()
+      .meta({ description: 'A receipt of every upload accepted with this key is e-mailed here' }),
   })
   .refine((k) => (k.role === 'institution') === (k.institution !== undefined), {
     message: 'institution is required for institution keys and not allowed for others',
@@ -45,6 +52,7 @@ export const apiKey = z.object({
   name: z.string(),
   role: z.enum(ROLES),
   institution: z.string().nullable(),
+  email: z.string().nullable().meta({ description: 'Where receipts of uploads are e-mailed, if anywhere' }),
   prefix: z.string(),
   createdBy: z.string().nullable(),
   createdAt: z.string(),
@@ -64,30 +72,73 @@ export const submission = z.object({
   period: z.string(),
   version: z.number(),
   current: z.boolean(),
+  due_at: z.string().nullable(),
+  late: z.boolean(),
   created_at: z.string(),
   uploaded_by: z.string(),
   file_name: z.string().nullable(),
   sha256: z.string(),
   observations: z.array(z.object({ metric: z.string(), value: z.number(), derived: z.boolean() })).optional(),
 });
+const problemDetail = z.object({
+  code: z.string(),
+  message: z.string(),
+  row: z.number().optional(),
+  column: z.number().optional(),
+  field: z.string().optional(),
+  path: z.string().optional(),
+  value: z.unknown().optional(),
+  check: z.string().optional(),
+  limit: z.object({ name: z.string(), value: z.number() }).optional(),
+});
 export const uploadReceipt = z.object({
-  id: z.number().optional(),
+  id: z.number().optional().meta({ description: 'The submission id, when the upload made exactly one' }),
   version: z.number().optional(),
   upload_id: z.number(),
+  status: z.literal('accepted'),
+  replayed: z
+    .boolean()
+    .meta({ description: 'The same bytes had been accepted already; nothing new was written' }),
+  received_at: z.string(),
+  uploaded_by: z.string(),
+  key_id: z.string(),
+  file_name: z.string().nullable(),
   sha256: z.string(),
+  bytes: z.number(),
   format: z.string(),
+  encoding: z.string().optional(),
+  sheet: z.string().optional(),
   rows: z.number(),
   observations: z.number(),
+  institutions: z.number(),
+  periods: z.array(z.string()),
+  counts: z.object({
+    rows: z.number(),
+    observations: z.number(),
+    submissions: z.number(),
+    derived: z.number(),
+    late: z.number(),
+    warnings: z.number(),
+    info: z.number(),
+  }),
   submissions: z.array(
     z.object({
       id: z.number(),
       institution: z.string(),
       period: z.string(),
       version: z.number(),
+      supersedes: z.number().nullable(),
       reported: z.number(),
       derived: z.array(z.string()),
+      due_at: z.string().nullable(),
+      late: z.boolean(),
     }),
   ),
+  submissions_total: z.number(),
+  warnings: z.array(problemDetail),
+  info: z.array(problemDetail),
+  explanation_required: z.boolean(),
+  explanation: z.string().nullable(),
   alerts: z.array(
     z.object({
       id: z.number(),
@@ -100,6 +151,19 @@ export const uploadReceipt = z.object({
     }),
   ),
 });
+export const uploadQuery = z.strictObject({
+  charset: z.enum(['utf-8', 'gbk', 'gb2312', 'gb18030']).optional().meta({
+    description:
+      'CSV: the text encoding, when detection should not decide (default: UTF-8 if valid, else GB18030)',
+  }),
+  sheet: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({ description: 'XLSX: the sheet to read (default: first visible)' }),
+});
+export const explanationBody = z.strictObject({ explanation: z.string().trim().min(1).max(4000) });
 
 export const alertListQuery = z.strictObject({
   state: z.enum(ALERT_STATES).optional(),
@@ -139,6 +203,17 @@ export const alertEvent = z.object({
   value: z.number().nullable(),
   period: z.string(),
   actor: z.string(),
+});
+
+export const templateParams = z.strictObject({ institutionType: z.string() });
+export const templateQuery = z.strictObject({
+  format: z.enum(TEMPLATE_FORMATS).default('xlsx'),
+  lang: z.enum(TEMPLATE_LANGS).default('zh'),
+  /** The month of the prefilled row; the latest ended month in the regulator's time zone when absent. */
+  period: z
+    .string()
+    .regex(/^(19|2\d)\d{2}-(0[1-9]|1[0-2])$/, 'must be a month such as 2024-06')
+    .optional(),
 });
 
 /** RFC 9457 problem details, with located data problems in `errors`. */

@@ -8,6 +8,10 @@ export interface ProblemDetail {
   readonly field?: string;
   readonly path?: string;
   readonly value?: unknown;
+  /** For problems found after reading, e.g. a cross-field check: which check. */
+  readonly check?: string;
+  /** For a limit exceeded: which limit, and its value. */
+  readonly limit?: { readonly name: string; readonly value: number };
 }
 
 /**
@@ -20,6 +24,8 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly errors: readonly ProblemDetail[] = [],
+    /** Extra members of the problem document (RFC 9457 extensions), e.g. `errors_total`. */
+    readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
     super(message);
     this.name = 'AppError';

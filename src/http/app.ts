@@ -11,6 +11,7 @@ import { institutionsRoutes } from './routes/institutions.routes.js';
 import { keysRoutes } from './routes/keys.routes.js';
 import { opsRoutes } from './routes/ops.routes.js';
 import { submissionsRoutes } from './routes/submissions.routes.js';
+import { templatesRoutes } from './routes/templates.routes.js';
 
 /** Builds the express application; the caller decides where it listens. */
 export function createApp(deps: AppDeps): Express {
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(submissionsRoutes(deps, guard));
   api.use(alertsRoutes(deps, guard));
   api.use(catalogRoutes(deps, guard));
+  api.use(templatesRoutes(deps, guard));
   app.use('/api/v1', api);
   app.use((req, _res, next) => next(AppError.notFound(`Route ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.logger));

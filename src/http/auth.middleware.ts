@@ -19,6 +19,7 @@ const ADMIN_TOKEN_PRINCIPAL: Principal = {
   name: 'admin-token',
   role: 'admin',
   institution: null,
+  email: null,
 };
 
 /** Reads the bearer token of a request, if any. */

@@ -48,6 +48,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         code: problem.code,
         detail: problem.message,
         instance: req.originalUrl,
+        ...(problem.errors.length > 0 ? { errors_total: problem.errors.length } : {}),
+        ...problem.extensions,
         ...(problem.errors.length > 0 ? { errors: problem.errors } : {}),
       });
   };

@@ -123,21 +123,37 @@ export function buildOpenApiDocument(publicUrl: string) {
     responses: { 204: { description: 'Revoked' }, 404: notFound },
   });
 
-  route(['admin', 'institution'], {
+  route(['admin', 'supervisor', 'institution'], {
     method: 'post',
     path: '/api/v1/submissions',
-    summary: 'Upload observations: a CSV file (long or wide layout, UTF-8 or GB18030) or JSON',
+    summary:
+      'Upload observations: CSV (long or wide, UTF-8/GB18030/UTF-16), XLSX, or JSON; validated whole, stored atomically',
     request: {
+      query: s.uploadQuery,
       body: {
         content: {
-          'multipart/form-data': { schema: z.object({ file: z.string().meta({ format: 'binary' }) }) },
+          'multipart/form-data': {
+            schema: z.object({
+              file: z.string().meta({ format: 'binary' }),
+              explanation: z
+                .string()
+                .optional()
+                .meta({ description: 'Explains the warnings the upload may raise' }),
+              sheet: z.string().optional().meta({ description: 'XLSX: the sheet to read' }),
+              charset: z.string().optional().meta({ description: 'CSV: utf-8, gbk, gb2312 or gb18030' }),
+            }),
+          },
           'application/json': { schema: s.jsonSubmission },
         },
       },
     },
     responses: {
+      200: json(
+        receipt,
+        'The same bytes were accepted before and are still current: nothing new was written',
+      ),
       201: json(receipt, 'Stored as new submission versions'),
-      413: { description: 'File too large' },
+      413: { description: 'File too large, or too many rows (the problem names the limit)' },
       415: { description: 'Unsupported file format' },
       422: unprocessable,
     },
@@ -155,6 +171,21 @@ export function buildOpenApiDocument(publicUrl: string) {
     summary: 'One submission version with its observations',
     request: { params: s.idParam },
     responses: { 200: json(submission, 'Submission'), 404: notFound },
+  });
+
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/uploads/{id}',
+    summary: 'The receipt of an accepted upload, as first answered, with the current explanation',
+    request: { params: s.idParam },
+    responses: { 200: json(receipt, 'Receipt'), 404: notFound },
+  });
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'post',
+    path: '/api/v1/uploads/{id}/explanation',
+    summary: "Explain an upload's warnings (the uploader's institution, or an admin/supervisor)",
+    request: { params: s.idParam, body: { content: { 'application/json': { schema: s.explanationBody } } } },
+    responses: { 200: json(receipt, 'Receipt with the explanation'), 404: notFound, 422: unprocessable },
   });
 
   route(['admin', 'supervisor', 'institution'], {
@@ -190,6 +221,25 @@ export function buildOpenApiDocument(publicUrl: string) {
     path: '/api/v1/rules',
     summary: 'The rules in force, their hash and the last reload error',
     responses: { 200: json(z.record(z.string(), z.unknown()), 'Rules') },
+  });
+  route(['admin', 'supervisor', 'institution'], {
+    method: 'get',
+    path: '/api/v1/templates/{institutionType}',
+    summary:
+      'The wide-layout upload template of an institution type (CSV or XLSX), prefilled with the period and an institution key’s own code',
+    request: { params: s.templateParams, query: s.templateQuery },
+    responses: {
+      200: {
+        description: 'The template, as an attachment (Content-Disposition names the file)',
+        content: {
+          'text/csv; charset=utf-8': { schema: z.string() },
+          'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': {
+            schema: z.string().meta({ format: 'binary' }),
+          },
+        },
+      },
+      404: notFound,
+    },
   });
 
   route(['admin'], {

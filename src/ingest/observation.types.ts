@@ -17,10 +17,36 @@ export interface RawObservation {
   readonly value: Cell;
 }
 
-/** One validated (institution, period) group of an upload, which becomes one submission version. */
+/** Where a value stands in the upload, for problems found after reading (a cross-field check). */
+export interface ValueLocation {
+  readonly row: number;
+  readonly column?: number;
+  readonly field: string;
+}
+
+/** Finds where a draft's value came from; drafts keep only a number per value to stay small. */
+export type Locator = (draft: SubmissionDraft, metric: string) => ValueLocation | undefined;
+
+/**
+ * One validated (institution, period) group of an upload, which becomes one submission version. Values
+ * are parallel arrays rather than an object keyed by metric: see the collector for why.
+ */
 export interface SubmissionDraft {
   readonly institution: string;
+  /** The institution's type, which decides the metrics it reports and derives. */
+  readonly type: string;
   readonly period: string;
-  /** Reported values by metric code. */
-  readonly values: Readonly<Record<string, number>>;
+  /** Reported metric codes, and their values and encoded locations at the same index. */
+  readonly metrics: readonly string[];
+  readonly numbers: readonly number[];
+  readonly locations: readonly number[];
+}
+
+/** A draft's reported values by metric code (a new object: read it once per draft). */
+export function draftValues(draft: SubmissionDraft): Record<string, number> {
+  const values: Record<string, number> = {};
+  draft.metrics.forEach((m, i) => {
+    values[m] = draft.numbers[i] as number;
+  });
+  return values;
 }

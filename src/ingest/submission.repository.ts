@@ -9,6 +9,8 @@ export interface SubmissionView {
   readonly period: string;
   readonly version: number;
   readonly current: boolean;
+  readonly due_at: string | null;
+  readonly late: boolean;
   readonly created_at: string;
   readonly uploaded_by: string;
   readonly file_name: string | null;
@@ -33,6 +35,8 @@ function submissionsQuery(db: Kysely<Database>) {
       's.period',
       's.version',
       's.is_current',
+      's.due_at',
+      's.late',
       's.created_at',
       'u.uploaded_by',
       'u.file_name',
@@ -50,6 +54,8 @@ function toView(r: Row): SubmissionView {
     period: r.period,
     version: r.version,
     current: r.is_current,
+    due_at: r.due_at?.toISOString() ?? null,
+    late: r.late,
     created_at: r.created_at.toISOString(),
     uploaded_by: r.uploaded_by,
     file_name: r.file_name,

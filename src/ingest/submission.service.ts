@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import type { RecordedTransition } from '../alerts/alert.repository.js';
 import {
   type EvaluationObserver,
@@ -8,51 +9,27 @@ import {
 } from '../alerts/evaluation.service.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { Principal } from '../auth/api-key.js';
-import type { Catalog } from '../catalog/catalog.js';
+import { localDate } from '../catalog/calendar.js';
 import { lockInstitutions } from '../db/advisory-locks.js';
 import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
+import { filingDueAt } from '../filing/deadline.js';
 import { AppError } from '../http/app-error.js';
-import { findInstitutions } from '../institutions/institution.repository.js';
+import { enqueueReceipt } from '../notify/receipt.outbox.js';
+import { checkConsistency, checkJumps } from './consistency.js';
+import { releaseGarbage } from './memory.js';
 import type { RawObservation, SubmissionDraft } from './observation.types.js';
-import { validateObservations } from './observation.validator.js';
+import { type KnownInstitution, ObservationCollector } from './observation.validator.js';
+import { Phases } from './phases.js';
+import { PROBLEMS_KEPT, type ProblemLog } from './problem.log.js';
+import { buildReceipt, type UploadMeta, type UploadReceipt } from './receipt.js';
+import { findReplay, loadPreviousValues } from './upload.repository.js';
 
-/** What an upload was, for the receipt and the audit log. */
-export interface UploadMeta {
-  readonly fileName: string | null;
-  readonly bytes: Uint8Array;
-  readonly format: 'csv-long' | 'csv-wide' | 'json';
-  readonly rowCount: number;
-}
+export type { UploadMeta } from './receipt.js';
 
-/** One stored submission version. */
-export interface SubmissionReceipt {
-  readonly id: number;
-  readonly institution: string;
-  readonly period: string;
-  readonly version: number;
-  readonly reported: number;
-  readonly derived: string[];
-}
-
-/** The answer to an accepted upload. */
-export interface UploadReceipt {
-  readonly upload_id: number;
-  readonly sha256: string;
-  readonly format: string;
-  readonly rows: number;
-  readonly observations: number;
-  readonly submissions: SubmissionReceipt[];
-  readonly alerts: Array<{
-    id: number;
-    fingerprint: string;
-    kind: string;
-    state: string;
-    severity: string;
-    period: string;
-    value: number;
-  }>;
-}
+import { storeVersions } from './submission.writer.js';
+import { readObservations } from './table.observations.js';
+import { inspectFile, readTable, type TableLimits, type UploadFile } from './upload.file.js';
 
 /** Reported to metrics: accepted uploads and the codes of rejected ones. */
 export interface SubmissionObserver extends EvaluationObserver {
@@ -63,162 +40,255 @@ export interface SubmissionObserver extends EvaluationObserver {
 export interface SubmissionDeps {
   readonly db: Kysely<Database>;
   readonly snapshot: () => RulesSnapshot;
-  readonly observer?: SubmissionObserver;
+  readonly observer?: SubmissionObserver | undefined;
+  /** Told how long each phase of an accepted upload took (and when writing starts), for logs and benchmarks. */
+  readonly logger?: Pick<Logger, 'info'> | undefined;
+}
+
+/** From this many values on, an upload is bulk: memory is given back between its phases. */
+const BULK_VALUES = 100_000;
+
+/** Institutions evaluated at a time within one upload's transaction. */
+const EVALUATION_SLICE = 5000;
+
+export const DEFAULT_TABLE_LIMITS: TableLimits = {
+  maxRows: 1_000_000,
+  maxColumns: 1000,
+  maxValues: 5_000_000,
+};
+
+/**
+ * Ingests an uploaded file (CSV long/wide in UTF-8, GB18030 or UTF-16; XLSX): read and validated as a
+ * stream, then stored atomically with one new version per (institution, period), evaluated in the
+ * same transaction. Nothing is stored when any blocking error is found.
+ * @throws AppError 413/415/422 naming every problem (up to a cap) with row and column.
+ */
+export async function ingestFile(
+  deps: SubmissionDeps,
+  file: UploadFile,
+  principal: Principal,
+  now: Date,
+  options: { sheet?: string | undefined; explanation?: string | undefined; limits?: TableLimits } = {},
+): Promise<UploadReceipt> {
+  const snapshot = deps.snapshot();
+  return rejectingOn(deps, async () => {
+    const phases = new Phases();
+    const inspection = await inspectFile(file);
+    phases.mark('inspect');
+    const collector = new ObservationCollector(await validationContext(deps, snapshot, principal, now));
+    const limits = options.limits ?? DEFAULT_TABLE_LIMITS;
+    const rows = readTable(file, inspection, { sheet: options.sheet, limits });
+    const { layout, dataRows } = await readObservations(rows, snapshot.catalog, collector, limits.maxValues);
+    const format = `${inspection.kind === 'xlsx' ? 'xlsx' : 'csv'}-${layout}`;
+    phases.bulk = collector.count >= BULK_VALUES;
+    phases.mark('read');
+    return store(deps, snapshot, collector, principal, now, phases, {
+      fileName: file.name,
+      sha256: inspection.sha256,
+      bytes: inspection.bytes,
+      format,
+      ...(inspection.kind === 'text' ? { encoding: inspection.encoding } : { sheet: options.sheet }),
+      rowCount: dataRows,
+      explanation: options.explanation,
+    });
+  });
 }
 
 /**
- * Validates and stores an upload atomically: one new submission version per (institution, period),
- * superseding the previous version, with its reported and derived observations; then evaluates the
- * rules for the institutions concerned in the same transaction.
- * @throws AppError 422 listing every validation problem; nothing is stored then.
+ * Ingests observations already in memory (a JSON body, the demo, tests) through the same validation
+ * and storage as files. `meta.sha256` identifies the content for idempotency.
  */
 export async function submitObservations(
   deps: SubmissionDeps,
-  raw: readonly RawObservation[],
-  meta: UploadMeta,
+  raw: Iterable<RawObservation>,
+  meta: Omit<UploadMeta, 'sha256' | 'bytes'> & { readonly bytes: Uint8Array },
   principal: Principal,
   now: Date,
 ): Promise<UploadReceipt> {
   const snapshot = deps.snapshot();
-  const institutions = await findInstitutions(
-    deps.db,
-    raw.map((r) => r.institution.text.trim()),
-  );
-  const { drafts, errors } = validateObservations(raw, {
-    catalog: snapshot.catalog,
+  return rejectingOn(deps, async () => {
+    const collector = new ObservationCollector(await validationContext(deps, snapshot, principal, now));
+    for (const obs of raw) collector.add(obs);
+    if (collector.count === 0)
+      collector.problems.error({ code: 'empty_file', message: 'The upload contains no observations' });
+    const { bytes, ...rest } = meta;
+    return store(deps, snapshot, collector, principal, now, new Phases(), {
+      ...rest,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      bytes: bytes.byteLength,
+    });
+  });
+}
+
+/** Counts a rejection (and its codes) for metrics before passing the error on. */
+async function rejectingOn<T>(deps: SubmissionDeps, work: () => Promise<T>): Promise<T> {
+  try {
+    const result = await work();
+    deps.observer?.accepted();
+    return result;
+  } catch (error) {
+    if (error instanceof AppError && error.status < 500) {
+      deps.observer?.rejected(error.errors.length > 0 ? error.errors.map((e) => e.code) : [error.code]);
+    }
+    throw error;
+  }
+}
+
+async function validationContext(
+  deps: SubmissionDeps,
+  { catalog, timeZone }: RulesSnapshot,
+  principal: Principal,
+  now: Date,
+) {
+  // Every institution, keyed by code and by credit code: a prefecture has hundreds, a bulk import
+  // names most of them, and one query beats collecting codes first.
+  const rows = await deps.db
+    .selectFrom('institutions')
+    .select(['code', 'type', 'credit_code', 'established_on'])
+    .execute();
+  const institutions = new Map<string, KnownInstitution>();
+  for (const r of rows) {
+    institutions.set(r.code, r);
+    if (r.credit_code) institutions.set(r.credit_code.toUpperCase(), r);
+  }
+  return {
+    catalog,
     institutions,
     principal,
-  });
-  if (errors.length > 0) {
-    deps.observer?.rejected(errors.map((e) => e.code));
-    throw AppError.unprocessable(
-      'validation_failed',
-      `The upload has ${errors.length} error(s); nothing was stored`,
-      errors,
-    );
-  }
-  const sha256 = createHash('sha256').update(meta.bytes).digest('hex');
-  const receipt = await deps.db.transaction().execute(async (trx) => {
-    const upload = await trx
-      .insertInto('uploads')
-      .values({
-        file_name: meta.fileName,
-        file_sha256: sha256,
-        format: meta.format,
-        row_count: meta.rowCount,
-        uploaded_by: principal.name,
-        created_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const typeOf = (code: string) => institutions.get(code)?.type as string;
-    const submissions = await storeVersions(trx, upload.id, drafts, typeOf, snapshot.catalog, now);
-    const codes = [...new Set(drafts.map((d) => d.institution))];
-    const recorded = await evaluateInstitutions(trx, snapshot, codes, now, principal.name, deps.observer);
-    await recordAudit(trx, {
-      actor: principal.name,
-      action: 'submissions.create',
-      target: codes.length === 1 ? codes[0] : null,
-      details: {
-        upload_id: upload.id,
-        sha256,
-        submissions: submissions.map((s) => ({
-          id: s.id,
-          institution: s.institution,
-          period: s.period,
-          version: s.version,
-        })),
-      },
-    });
-    return {
-      upload_id: upload.id,
-      sha256,
-      format: meta.format,
-      rows: meta.rowCount,
-      observations: raw.length,
-      submissions,
-      alerts: recorded.map(toAlertChange),
-    };
-  });
-  deps.observer?.accepted();
-  return receipt;
-}
-
-const key = (institution: string, period: string) => `${institution}\u0000${period}`;
-
-/**
- * Stores each (institution, period) as version n+1, marking version n as superseded: a fixed handful
- * of set-based statements whatever the size of the upload.
- */
-async function storeVersions(
-  trx: Kysely<Database>,
-  uploadId: number,
-  drafts: readonly SubmissionDraft[],
-  typeOf: (institution: string) => string,
-  catalog: Catalog,
-  now: Date,
-): Promise<SubmissionReceipt[]> {
-  // Serialises concurrent uploads for the same institution, so versions never collide.
-  await lockInstitutions(
-    trx,
-    drafts.map((d) => d.institution),
-  );
-  const previous = new Map<string, number>();
-  for (const part of chunks(drafts, 5000)) {
-    const { rows } = await sql<{ institution_code: string; period: string; version: number }>`
-      UPDATE submissions AS s SET is_current = false
-      FROM (VALUES ${sql.join(part.map((d) => sql`(${d.institution}::text, ${d.period}::text)`))}) AS d(code, period)
-      WHERE s.institution_code = d.code AND s.period = d.period AND s.is_current
-      RETURNING s.institution_code, s.period, s.version`.execute(trx);
-    for (const r of rows) previous.set(key(r.institution_code, r.period), r.version);
-  }
-  const ids = new Map<string, { id: number; version: number }>();
-  for (const part of chunks(drafts, 5000)) {
-    const inserted = await trx
-      .insertInto('submissions')
-      .values(
-        part.map((d) => ({
-          upload_id: uploadId,
-          institution_code: d.institution,
-          period: d.period,
-          version: (previous.get(key(d.institution, d.period)) ?? 0) + 1,
-          created_at: now,
-        })),
-      )
-      .returning(['id', 'institution_code', 'period', 'version'])
-      .execute();
-    for (const r of inserted) ids.set(key(r.institution_code, r.period), { id: r.id, version: r.version });
-  }
-  const receipts: SubmissionReceipt[] = [];
-  const rows = drafts.flatMap((d) => {
-    const derived = catalog.derive(typeOf(d.institution), d.values);
-    const { id, version } = ids.get(key(d.institution, d.period)) as { id: number; version: number };
-    receipts.push({
-      id,
-      institution: d.institution,
-      period: d.period,
-      version,
-      reported: Object.keys(d.values).length,
-      derived: Object.keys(derived),
-    });
-    return [
-      ...Object.entries(d.values).map(([metric, value]) => ({ metric, value, derived: false })),
-      ...Object.entries(derived).map(([metric, value]) => ({ metric, value, derived: true })),
-    ].map((r) => ({ ...r, submission_id: id, institution_code: d.institution, period: d.period }));
-  });
-  for (const part of chunks(rows, 5000)) await trx.insertInto('observations').values(part).execute();
-  return receipts;
-}
-
-function toAlertChange(r: RecordedTransition) {
-  const a = r.transition.alert;
-  return {
-    id: r.alertId,
-    fingerprint: a.fingerprint,
-    kind: r.transition.kind,
-    state: r.transition.to,
-    severity: a.severity,
-    period: a.period,
-    value: a.value,
+    // Periods not over yet in the regulator's time zone are refused.
+    today: localDate(now, timeZone),
   };
+}
+
+function rejectIfErrors(problems: ProblemLog): void {
+  if (!problems.hasErrors) return;
+  const total = problems.total('error');
+  throw new AppError(
+    422,
+    'validation_failed',
+    `The upload has ${total} error(s)${total > PROBLEMS_KEPT ? ` (the first ${PROBLEMS_KEPT} are listed)` : ''}; nothing was stored`,
+    problems.list('error'),
+    {
+      errors_total: total,
+      ...(problems.total('warning') > 0
+        ? { warnings: problems.list('warning'), warnings_total: problems.total('warning') }
+        : {}),
+    },
+  );
+}
+
+/** Validates across rows, then stores, evaluates and audits in one transaction. */
+async function store(
+  deps: SubmissionDeps,
+  snapshot: RulesSnapshot,
+  collector: ObservationCollector,
+  principal: Principal,
+  now: Date,
+  phases: Phases,
+  meta: UploadMeta,
+): Promise<UploadReceipt> {
+  const { problems } = collector;
+  rejectIfErrors(problems);
+  const drafts = collector.drafts();
+  checkConsistency(drafts, snapshot.catalog, problems, collector.locate);
+  rejectIfErrors(problems);
+  phases.mark('check');
+  const catalog = snapshot.catalog;
+  const { timeZone } = snapshot;
+  // A bulk file has thousands of drafts and a handful of periods: compute each deadline once.
+  const deadlines = new Map<string, Date | null>();
+  const dueAt = (d: SubmissionDraft) => {
+    let due = deadlines.get(d.period);
+    if (due === undefined) {
+      due = filingDueAt(d.period, catalog.filingDeadlines, timeZone);
+      deadlines.set(d.period, due);
+    }
+    return due;
+  };
+  const codes = [...new Set(drafts.map((d) => d.institution))].sort();
+
+  return deps.db
+    .transaction()
+    .execute(async (trx) => {
+      // Serialises uploads for the same institutions, so versions never collide and a replay is seen.
+      await lockInstitutions(trx, codes);
+      const replay = await findReplay(trx, meta, drafts.length);
+      if (replay) return { ...replay, replayed: true };
+
+      phases.mark('lock');
+      checkJumps(drafts, await loadPreviousValues(trx, drafts), catalog, problems, collector.locate);
+      phases.mark('jumps');
+      const upload = await trx
+        .insertInto('uploads')
+        .values({
+          file_name: meta.fileName,
+          file_sha256: meta.sha256,
+          format: meta.format,
+          row_count: meta.rowCount,
+          uploaded_by: principal.name,
+          key_id: principal.keyId,
+          byte_count: meta.bytes,
+          explanation: meta.explanation ?? null,
+          explained_by: meta.explanation ? principal.name : null,
+          explained_at: meta.explanation ? now : null,
+          created_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      deps.logger?.info({ upload_id: upload.id, submissions: drafts.length }, 'import: writing');
+      const stored = await storeVersions(trx, upload.id, drafts, catalog, dueAt, now, (batch) => {
+        if (phases.bulk && batch % 4 === 0) releaseGarbage();
+      });
+      phases.mark('write');
+      for (const s of stored.filter((x) => x.late)) {
+        problems.warning({
+          code: 'late_filing',
+          value: s.period,
+          message: `${s.institution} ${s.period} was due by ${s.due_at}; it is filed late`,
+        });
+      }
+      // In slices, so a bulk import's evaluation holds one slice's series in memory, not every institution's.
+      const recorded: RecordedTransition[] = [];
+      for (const slice of chunks(codes, EVALUATION_SLICE)) {
+        recorded.push(
+          ...(await evaluateInstitutions(trx, snapshot, slice, now, principal.name, deps.observer)),
+        );
+        if (phases.bulk) releaseGarbage();
+      }
+      phases.mark('evaluate');
+      const receipt = buildReceipt(upload.id, meta, principal, now, stored, collector, recorded);
+      // The uploader's receipt e-mail, if their key has an address: queued with the upload, or not at all.
+      await enqueueReceipt(trx, principal, receipt);
+      await trx
+        .updateTable('uploads')
+        .set({ receipt: JSON.stringify(receipt), warning_count: problems.total('warning') })
+        .where('id', '=', upload.id)
+        .execute();
+      await recordAudit(trx, {
+        actor: principal.name,
+        action: 'submissions.create',
+        target: codes.length === 1 ? codes[0] : null,
+        details: {
+          upload_id: upload.id,
+          key_id: principal.keyId,
+          file_name: meta.fileName,
+          sha256: meta.sha256,
+          bytes: meta.bytes,
+          submissions: stored.length,
+          institutions: codes.length,
+          versions: stored
+            .slice(0, 100)
+            .map((s) => ({ id: s.id, institution: s.institution, period: s.period, version: s.version })),
+        },
+      });
+      return receipt;
+    })
+    .then((receipt) => {
+      phases.mark('commit');
+      deps.logger?.info(
+        { upload_id: receipt.upload_id, rows: meta.rowCount, ...phases.total() },
+        'import: committed',
+      );
+      return receipt;
+    });
 }

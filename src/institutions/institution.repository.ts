@@ -10,6 +10,7 @@ export function toInstitution(row: InstitutionRow): Institution {
     type: row.type,
     county: row.county,
     credit_code: row.credit_code,
+    established_on: row.established_on,
     attributes: row.attributes,
     created_at: row.created_at.toISOString(),
   };
@@ -62,6 +63,7 @@ export async function upsertInstitutions(
           type: i.type,
           county: i.county,
           credit_code: i.credit_code ?? null,
+          established_on: i.established_on ?? null,
           attributes: JSON.stringify(i.attributes ?? {}),
         })),
       )
@@ -71,6 +73,7 @@ export async function upsertInstitutions(
           type: eb.ref('excluded.type'),
           county: eb.ref('excluded.county'),
           credit_code: eb.ref('excluded.credit_code'),
+          established_on: eb.ref('excluded.established_on'),
           attributes: eb.ref('excluded.attributes'),
           updated_at: new Date(),
         })),

@@ -13,6 +13,8 @@ export const institutionInputSchema = z.strictObject({
   type: z.string().trim().min(1),
   county: z.string().trim().min(1),
   credit_code: z.string().trim().toUpperCase().optional(),
+  /** No data is expected, or accepted, for periods that ended before this date. */
+  established_on: z.iso.date().optional(),
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 export type InstitutionInput = z.output<typeof institutionInputSchema>;
@@ -24,6 +26,7 @@ export interface Institution {
   readonly type: string;
   readonly county: string;
   readonly credit_code: string | null;
+  readonly established_on: string | null;
   readonly attributes: Record<string, unknown>;
   readonly created_at: string;
 }

@@ -2,10 +2,11 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, OutboxRow } from '../db/schema.js';
 import { backoffDelayMs } from './backoff.js';
-import { renderEmail } from './email.template.js';
+import { type RenderedEmail, type RenderOptions, renderEmail } from './email.template.js';
 import { type Mailer, messageIdFor } from './mail.transport.js';
-import { notificationPayloadSchema } from './notification.payload.js';
+import { type NotificationPayload, notificationPayloadSchema } from './notification.payload.js';
 import { claimDue, markFailed, markRetry, markSent } from './outbox.repository.js';
+import { renderReceiptEmail } from './receipt.template.js';
 
 /** What happened to one outbox row in a dispatch run. */
 export type DispatchOutcome = 'sent' | 'retry' | 'failed';
@@ -57,6 +58,29 @@ export interface DispatchSummary {
 }
 
 const recipientsSchema = z.array(z.string()).min(1);
+
+/** Renders one outbox payload, an alert change or an upload receipt, with the headers that go with it. */
+function compose(
+  p: NotificationPayload,
+  options: RenderOptions,
+): { mail: RenderedEmail; headers: Record<string, string> } {
+  if (p.kind === 'receipt') {
+    return {
+      mail: renderReceiptEmail(p, options),
+      headers: { 'X-RiskWatch-Upload-Id': String(p.receipt.upload_id) },
+    };
+  }
+  return {
+    mail: renderEmail(p, p.lang, options),
+    headers: {
+      // Mail clients thread every e-mail about one alert together.
+      References: `<alert-${p.alertId}@riskwatch>`,
+      'X-RiskWatch-Alert-Id': String(p.alertId),
+      'X-RiskWatch-Event-Id': String(p.eventId),
+      'X-RiskWatch-Severity': p.severity,
+    },
+  };
+}
 
 /**
  * Claims due outbox rows, renders and sends each, and records the outcome. Only the claimer sends
@@ -120,29 +144,24 @@ export async function dispatchDue(deps: {
         `invalid outbox row: ${(payload.error ?? to.error)?.message ?? ''}`,
       );
     }
-    const p = payload.data;
-    let mail: ReturnType<typeof renderEmail>;
+    let composed: ReturnType<typeof compose>;
     try {
-      mail = renderEmail(p, p.lang, options);
+      composed = compose(payload.data, options);
     } catch (error) {
       // Rendering is pure, so a throw is a deployment problem (say, a bad zone): keep the row.
       const [outcome] = await retryOrFail(row, `render: ${(error as Error).message}`);
       return [outcome, outcome === 'retry' ? 'render_error' : 'max_attempts'];
     }
     const result = await mailer.send({
-      ...mail,
+      ...composed.mail,
       to: to.data,
       messageId: messageIdFor(row.idempotency_key),
       headers: {
         // RFC 3834: tells auto-responders (out-of-office) not to reply; the second is Exchange's own.
         'Auto-Submitted': 'auto-generated',
         'X-Auto-Response-Suppress': 'All',
-        // Mail clients thread every e-mail about one alert together.
-        References: `<alert-${p.alertId}@riskwatch>`,
-        'X-RiskWatch-Alert-Id': String(p.alertId),
-        'X-RiskWatch-Event-Id': String(p.eventId),
         'X-RiskWatch-Route': row.route,
-        'X-RiskWatch-Severity': p.severity,
+        ...composed.headers,
       },
     });
     if (result.ok) {

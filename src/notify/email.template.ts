@@ -1,5 +1,5 @@
 import { type EmailStrings, STRINGS, UNIT_LABELS } from './email.strings.js';
-import type { NotificationPayload } from './notification.payload.js';
+import type { AlertPayload } from './notification.payload.js';
 import type { Lang } from './routes.js';
 
 /** A rendered e-mail, ready for a mailer. */
@@ -29,7 +29,7 @@ export function escapeHtml(s: string): string {
  * Renders an alert e-mail from its outbox snapshot, in zh-CN (default) or en. Pure: the time zone
  * and base URL are passed in, and the same input always gives the same output.
  */
-export function renderEmail(payload: NotificationPayload, lang: Lang, options: RenderOptions): RenderedEmail {
+export function renderEmail(payload: AlertPayload, lang: Lang, options: RenderOptions): RenderedEmail {
   const s = STRINGS[lang];
   const severity = s.severity[payload.severity];
   const kind = s.kind[payload.kind];
@@ -81,19 +81,14 @@ export function renderEmail(payload: NotificationPayload, lang: Lang, options: R
 }
 
 /** The label/value lines shared by the text and HTML bodies, so both always say the same. */
-function detailRows(
-  p: NotificationPayload,
-  lang: Lang,
-  s: EmailStrings,
-  timeZone: string,
-): [string, string][] {
+function detailRows(p: AlertPayload, lang: Lang, s: EmailStrings, timeZone: string): [string, string][] {
+  if (p.filing) return filingRows(p, p.filing.dueDate, lang, s, timeZone);
   const custom = p.metric.unit ? ` ${p.metric.unit}` : '';
   const unit = UNIT_LABELS[p.metric.unit]?.[lang] ?? { suffix: custom, diff: custom };
   const [value, threshold, diff] = formatNumbers([p.value, p.threshold, p.value - p.threshold], s.locale);
   const signedDiff = p.value > p.threshold ? `+${diff}` : diff;
-  const inst = p.institution;
   return [
-    [s.institution, inst ? `${inst.name}${s.paren(inst.code)}${s.comma}${inst.county}` : s.regional],
+    institutionRow(p, s),
     [s.metric, `${p.metric.name[lang]}${s.paren(p.metric.code)}`],
     [
       s.value,
@@ -104,6 +99,35 @@ function detailRows(
       s.duration,
       p.kind === 'resolved' ? s.resolvedSince(p.firstPeriod, p.period) : s.since(p.firstPeriod, p.periods),
     ],
+    [s.source, p.source],
+    [s.rule, p.ruleId],
+    [s.time, `${formatTime(new Date(p.at), timeZone)}${s.paren(timeZone)}`],
+  ];
+}
+
+function institutionRow(p: AlertPayload, s: EmailStrings): [string, string] {
+  const inst = p.institution;
+  return [s.institution, inst ? `${inst.name}${s.paren(inst.code)}${s.comma}${inst.county}` : s.regional];
+}
+
+/**
+ * A missing filing has no metric value or threshold: it says what is missing, for which period, when it
+ * was due and how many days it is overdue (or, resolved, how late it came).
+ */
+function filingRows(
+  p: AlertPayload,
+  dueDate: string | null,
+  lang: Lang,
+  s: EmailStrings,
+  timeZone: string,
+): [string, string][] {
+  const days = Math.max(0, Math.round(p.value));
+  return [
+    institutionRow(p, s),
+    [s.filing, p.metric.name[lang]],
+    [s.period, p.period],
+    [s.due, dueDate ? s.endOfDay(dueDate, timeZone) : s.unknownDue],
+    [s.overdue, p.kind === 'resolved' ? s.filedLate(days) : s.days(days)],
     [s.source, p.source],
     [s.rule, p.ruleId],
     [s.time, `${formatTime(new Date(p.at), timeZone)}${s.paren(timeZone)}`],
@@ -124,7 +148,7 @@ function formatNumbers(values: readonly number[], locale: string): string[] {
 }
 
 /** `YYYY-MM-DD HH:mm` in the given zone, whatever the locale's own conventions. */
-function formatTime(at: Date, timeZone: string): string {
+export function formatTime(at: Date, timeZone: string): string {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone,
     year: 'numeric',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type Localized, SEVERITIES, type Transition } from '../alerts/alert.types.js';
+import { FREQUENCIES, type Frequency } from '../catalog/period.js';
 import { LANGS, type Lang } from './routes.js';
 
 /** Transition kinds that produce an e-mail (mirrors `NOTIFIED_KINDS`). */
@@ -9,11 +10,10 @@ export type MailKind = (typeof MAIL_KINDS)[number];
 const localized = z.object({ zh: z.string(), en: z.string() });
 
 /**
- * Everything an e-mail needs, frozen when the alert changed: rendering happens at send time, and
+ * Everything an alert e-mail needs, frozen when the alert changed: rendering happens at send time, and
  * must show what was true then, not what the alert or catalog say by the time the relay is back.
- * Validated when read back so a row written by another version fails cleanly instead of rendering junk.
  */
-export const notificationPayloadSchema = z.object({
+export const alertPayloadSchema = z.object({
   v: z.literal(1),
   lang: z.enum(LANGS),
   alertId: z.number().int(),
@@ -34,7 +34,83 @@ export const notificationPayloadSchema = z.object({
   periods: z.number().int(),
   summary: localized,
   source: z.string(),
+  /**
+   * Present for a missing-filing alert, whose value is the days overdue and threshold 0. `dueDate` is
+   * the due day (`YYYY-MM-DD`, in the service's zone), `null` when its deadline was no longer known.
+   * Optional, so rows queued before it existed still read back.
+   */
+  filing: z.object({ frequency: z.enum(FREQUENCIES), dueDate: z.string().nullable() }).optional(),
 });
+
+export type AlertPayload = z.output<typeof alertPayloadSchema>;
+
+/** Most versions and warnings a receipt e-mail lists; the rest are counted and linked. */
+export const RECEIPT_ITEMS_LISTED = 20;
+
+/**
+ * Everything a receipt e-mail needs, taken from the upload's receipt when it was accepted: the numbers
+ * the uploader checks against their own, and the first versions and warnings.
+ */
+export const receiptPayloadSchema = z.object({
+  v: z.literal(1),
+  lang: z.enum(LANGS),
+  kind: z.literal('receipt'),
+  receipt: z.object({
+    upload_id: z.number().int(),
+    /** ISO 8601 time the upload was accepted. */
+    received_at: z.string(),
+    /** The key's name (never the key). */
+    uploaded_by: z.string(),
+    file_name: z.string().nullable(),
+    sha256: z.string(),
+    format: z.string(),
+    counts: z.object({
+      rows: z.number().int(),
+      observations: z.number().int(),
+      submissions: z.number().int(),
+      derived: z.number().int(),
+      late: z.number().int(),
+      warnings: z.number().int(),
+    }),
+    periods: z.array(z.string()),
+    institutions: z.number().int(),
+    /** The first versions written; `counts.submissions` counts them all. */
+    submissions: z
+      .array(
+        z.object({
+          institution: z.string(),
+          period: z.string(),
+          version: z.number().int(),
+          late: z.boolean(),
+        }),
+      )
+      .max(RECEIPT_ITEMS_LISTED),
+    /** The first warnings; `counts.warnings` counts them all. */
+    warnings: z
+      .array(
+        z.object({
+          code: z.string(),
+          row: z.number().int().nullable(),
+          column: z.number().int().nullable(),
+          message: z.string(),
+        }),
+      )
+      .max(RECEIPT_ITEMS_LISTED),
+    explanation_required: z.boolean(),
+  }),
+});
+
+export type ReceiptPayload = z.output<typeof receiptPayloadSchema>;
+
+/**
+ * What an outbox row carries, told apart by `kind`: an alert change, or the receipt of an accepted
+ * upload. Validated when read back so a row written by another version fails cleanly instead of
+ * rendering junk; alert rows queued before receipts existed read back unchanged.
+ */
+export const notificationPayloadSchema = z.discriminatedUnion('kind', [
+  alertPayloadSchema,
+  receiptPayloadSchema,
+]);
 
 export type NotificationPayload = z.output<typeof notificationPayloadSchema>;
 
@@ -46,10 +122,12 @@ export interface NotificationItem {
   /** `null` for a regional alert. */
   readonly institution: { code: string; name: string; type: string; county: string } | null;
   readonly metric: { code: string; name: Localized; unit: string };
+  /** Set for a missing-filing alert: its frequency and due day. */
+  readonly filing?: { readonly frequency: Frequency; readonly dueDate: string | null } | undefined;
 }
 
 /** Snapshots one notified transition for one route's language. The caller filters on kind first. */
-export function toPayload(item: NotificationItem, kind: MailKind, lang: Lang): NotificationPayload {
+export function toPayload(item: NotificationItem, kind: MailKind, lang: Lang): AlertPayload {
   const a = item.transition.alert;
   return {
     v: 1,
@@ -79,5 +157,6 @@ export function toPayload(item: NotificationItem, kind: MailKind, lang: Lang): N
     periods: a.periods,
     summary: { zh: a.summary.zh, en: a.summary.en },
     source: a.source,
+    ...(item.filing ? { filing: { frequency: item.filing.frequency, dueDate: item.filing.dueDate } } : {}),
   };
 }

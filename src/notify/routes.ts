@@ -7,6 +7,12 @@ import { type FileResult, loadYamlFile } from '../config/yaml-file.js';
 export const LANGS = ['zh', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
 
+/**
+ * The outbox route of upload receipt e-mails: their `route` label in `riskwatch_notifications_total`,
+ * so no route of `recipients.yaml` may take the name.
+ */
+export const RECEIPT_ROUTE = 'receipt';
+
 const list = z.array(z.string().trim().min(1)).min(1, 'must list at least one value, or be left out');
 
 const routeSchema = z.strictObject({
@@ -14,7 +20,8 @@ const routeSchema = z.strictObject({
   name: z
     .string()
     .max(64)
-    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _'),
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'must be lower-case letters, digits, - or _')
+    .refine((name) => name !== RECEIPT_ROUTE, `${RECEIPT_ROUTE} is reserved for upload receipts`),
   match: z
     .strictObject({
       severities: z.array(z.enum(SEVERITIES)).min(1).optional(),

@@ -1,9 +1,21 @@
 import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { computeAlert } from './rule.alert.js';
-import type { Rule } from './rule.schema.js';
+import { computeAlert, fingerprintOf } from './rule.alert.js';
+import {
+  alertMetricOf,
+  evaluateFilingRule,
+  type Filing,
+  type FilingContext,
+  filingKey,
+  type RuleOutcome,
+  ruleKey,
+} from './rule.filing.js';
+import type { Rule, ThresholdRule } from './rule.schema.js';
 import { assessSeries } from './rule.series.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
+
+export { fingerprintOf } from './rule.alert.js';
+export type { Filing } from './rule.filing.js';
 
 /** What the evaluator needs to know about an institution. */
 export interface InstitutionRef {
@@ -11,6 +23,11 @@ export interface InstitutionRef {
   name: string;
   type: string;
   county: string;
+  /**
+   * Since when the institution exists for supervision: missing-filing rules do not expect periods
+   * that ended before it. When absent, every period is expected.
+   */
+  establishedAt?: Date | undefined;
 }
 
 /** One value of one metric for one institution and period, from the current submission version. */
@@ -39,6 +56,14 @@ export interface EvaluationInput {
   observations: readonly Observation[];
   /** The active alerts owned by these rules before this evaluation. */
   previous: readonly ActiveAlert[];
+  /**
+   * Current submissions of the listed institutions, for at least the periods `filingPeriodsToLoad`
+   * names; a period without one is a missing filing. Needed by missing-filing rules only: without it
+   * they fail (health error, alerts kept) rather than call every filing missing.
+   */
+  filings?: readonly Filing[] | undefined;
+  /** The regulator's IANA time zone, where filing deadlines fall; needed by missing-filing rules only. */
+  timeZone?: string | undefined;
   now: Date;
 }
 
@@ -49,64 +74,50 @@ export interface EvaluationResult {
   health: RuleHealth[];
 }
 
-/** The stable identity of an alert: `rule/institution/metric`, `*` standing for a regional alert. */
-export function fingerprintOf(ruleId: string, institution: string | null, metric: string): string {
-  return `${ruleId}/${institution ?? '*'}/${metric}`;
-}
-
 /**
- * Evaluates threshold rules over the institutions' series and moves the previous alerts along.
+ * Evaluates the rules over the institutions' series and filings and moves the previous alerts along.
  * Pure and deterministic: outputs are sorted by fingerprint (health by rule id), and evaluating the
  * same input again with `previous` set to the returned `active` yields no transitions.
  *
- * - Each rule × listed institution whose type the rule covers is judged at the series' latest period.
- * - No observation for the metric: the previous alert stays as it is (lack of data never resolves).
+ * - Threshold rules: each rule × listed institution whose type the rule covers is judged at the
+ *   series' latest period. No observation for the metric: the previous alert stays as it is (lack of
+ *   data never resolves).
+ * - Missing-filing rules: each rule × listed institution × period due (see `evaluateFilingRule`)
+ *   fires at once without a filing and resolves when one exists.
  * - A rule that throws is isolated: its health carries the error and its previous alerts stay as
  *   they are, while the other rules run.
- * - A previous alert resolves when the latest period no longer breaches, when its rule is gone, or
- *   when the rule no longer covers the institution's type or the alert's metric.
+ * - A previous alert resolves when its rule no longer judges it a breach, when its rule is gone, or
+ *   when the rule no longer covers the institution's type or the alert's metric (`filing:<frequency>`
+ *   for a missing filing, so a rule of the other kind under the same id resolves it too).
  */
 export function evaluate(input: EvaluationInput): EvaluationResult {
   const { rules, catalog, previous, now } = input;
   const institutions = new Map(input.institutions.map((i) => [i.code, i]));
-  const series = indexSeries(input.observations);
   const previousByFingerprint = new Map(previous.map((a) => [a.fingerprint, a]));
+  // Built on first use, so evaluations without rules of a kind pay nothing for its indexes.
+  let series: Map<string, Observation[]> | undefined;
+  let filingContext: FilingContext | undefined;
   const active: ActiveAlert[] = [];
   const transitions: Transition[] = [];
   const health: RuleHealth[] = [];
   const decided = new Set<string>();
 
   for (const rule of rules) {
-    // Collect into locals and commit only on success, so a rule failing halfway leaves no trace.
-    const ruleActive: ActiveAlert[] = [];
-    const ruleTransitions: Transition[] = [];
-    const ruleDecided: string[] = [];
     try {
-      const metric = catalog.metrics.get(rule.metric);
-      if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
-      for (const institution of institutions.values()) {
-        if (!rule.types.includes(institution.type)) continue;
-        const fingerprint = fingerprintOf(rule.id, institution.code, rule.metric);
-        const prev = previousByFingerprint.get(fingerprint);
-        ruleDecided.push(fingerprint);
-        const assessment = assessSeries(
-          rule,
-          series.get(seriesKey(institution.code, rule.metric)) ?? [],
-          metric.frequency,
-        );
-        if (!assessment) {
-          if (prev) ruleActive.push(prev);
-        } else if (!assessment.breached) {
-          if (prev) ruleTransitions.push(resolveAlert(prev, now, assessment.latest));
-        } else {
-          const step = stepAlert(prev, computeAlert(fingerprint, rule, metric, institution, assessment), now);
-          ruleActive.push(step.alert);
-          if (step.transition) ruleTransitions.push(step.transition);
-        }
+      // A rule's outcome is committed only on success, so a rule failing halfway leaves no trace.
+      let outcome: RuleOutcome;
+      if (rule.kind === 'missing_filing') {
+        filingContext ??= buildFilingContext(input, institutions, previousByFingerprint);
+        outcome = evaluateFilingRule(rule, filingContext);
+      } else {
+        series ??= indexSeries(input.observations);
+        outcome = evaluateThresholdRule(rule, catalog, institutions, series, previousByFingerprint, now);
       }
-      active.push(...ruleActive);
-      transitions.push(...ruleTransitions);
-      for (const f of ruleDecided) decided.add(f);
+      // Loops, not push(...spread): one rule over every institution can hold more alerts than a call
+      // has room for arguments.
+      for (const a of outcome.active) active.push(a);
+      for (const t of outcome.transitions) transitions.push(t);
+      for (const f of outcome.decided) decided.add(f);
       health.push({ ruleId: rule.id, ok: true });
     } catch (error) {
       health.push({
@@ -130,7 +141,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
     // An institution outside this evaluation's scope (or a regional alert) is not judged here.
     const stillApplies =
       rule !== undefined &&
-      rule.metric === prev.metric &&
+      alertMetricOf(rule) === prev.metric &&
       (institution === undefined || rule.types.includes(institution.type));
     if (stillApplies) active.push(prev);
     else transitions.push(resolveAlert(prev, now));
@@ -142,6 +153,74 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   transitions.sort((a, b) => byFingerprint(a.alert, b.alert));
   health.sort((a, b) => compare(a.ruleId, b.ruleId));
   return { active, transitions, health };
+}
+
+/** One threshold rule over every listed institution of its types. */
+function evaluateThresholdRule(
+  rule: ThresholdRule,
+  catalog: Catalog,
+  institutions: ReadonlyMap<string, InstitutionRef>,
+  series: ReadonlyMap<string, Observation[]>,
+  previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
+  now: Date,
+): RuleOutcome {
+  const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
+  const metric = catalog.metrics.get(rule.metric);
+  if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
+  for (const institution of institutions.values()) {
+    if (!rule.types.includes(institution.type)) continue;
+    const fingerprint = fingerprintOf(rule.id, institution.code, rule.metric);
+    const prev = previousByFingerprint.get(fingerprint);
+    outcome.decided.push(fingerprint);
+    const assessment = assessSeries(
+      rule,
+      series.get(seriesKey(institution.code, rule.metric)) ?? [],
+      metric.frequency,
+    );
+    if (!assessment) {
+      if (prev) outcome.active.push(prev);
+    } else if (!assessment.breached) {
+      if (prev) outcome.transitions.push(resolveAlert(prev, now, assessment.latest));
+    } else {
+      const step = stepAlert(prev, computeAlert(fingerprint, rule, metric, institution, assessment), now);
+      outcome.active.push(step.alert);
+      if (step.transition) outcome.transitions.push(step.transition);
+    }
+  }
+  return outcome;
+}
+
+/** Indexes filings and previous alerts for missing-filing rules. @throws when filings or zone are absent. */
+function buildFilingContext(
+  input: EvaluationInput,
+  institutions: ReadonlyMap<string, InstitutionRef>,
+  previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
+): FilingContext {
+  if (!input.filings) throw new Error('filings were not loaded for this evaluation');
+  if (!input.timeZone) throw new Error('no time zone was given for filing deadlines');
+  const filings = new Map<string, Filing>();
+  for (const f of input.filings) {
+    const key = filingKey(f.institution, f.period);
+    const existing = filings.get(key);
+    // Callers pass current submissions only; should two share a period, the newer one wins.
+    if (!existing || (f.submissionId ?? -1) >= (existing.submissionId ?? -1)) filings.set(key, f);
+  }
+  const previousByRule = new Map<string, ActiveAlert[]>();
+  for (const a of input.previous) {
+    const key = ruleKey(a.ruleId, a.institution);
+    const list = previousByRule.get(key);
+    if (list) list.push(a);
+    else previousByRule.set(key, [a]);
+  }
+  return {
+    catalog: input.catalog,
+    institutions: [...institutions.values()],
+    filings,
+    previousByFingerprint,
+    previousByRule,
+    now: input.now,
+    timeZone: input.timeZone,
+  };
 }
 
 function seriesKey(institution: string, metric: string): string {

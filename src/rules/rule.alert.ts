@@ -1,9 +1,17 @@
 import type { MetricDef } from '../catalog/catalog.schema.js';
 import type { InstitutionRef } from './evaluate.js';
-import type { Rule } from './rule.schema.js';
+import type { ThresholdRule } from './rule.schema.js';
 import type { Assessment } from './rule.series.js';
 import { renderSummary } from './rule.template.js';
 import type { ComputedAlert } from './rule.transition.js';
+
+/**
+ * The stable identity of an alert: `rule/institution/subject`, `*` standing for a regional alert. The
+ * subject is the metric for a threshold rule and the period for a missing-filing rule.
+ */
+export function fingerprintOf(ruleId: string, institution: string | null, subject: string): string {
+  return `${ruleId}/${institution ?? '*'}/${subject}`;
+}
 
 /**
  * The alert a breaching assessment calls for: `firing` once the run of breaching periods reaches the
@@ -12,7 +20,7 @@ import type { ComputedAlert } from './rule.transition.js';
  */
 export function computeAlert(
   fingerprint: string,
-  rule: Rule,
+  rule: ThresholdRule,
   metric: MetricDef,
   institution: InstitutionRef,
   assessment: Extract<Assessment, { breached: true }>,

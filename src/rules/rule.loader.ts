@@ -24,7 +24,8 @@ type Key = string | number;
 /**
  * Reads every `*.rules.yaml` in `rulesDir` (sorted by name) and validates it against the schema and
  * the catalog. Every problem of every file comes back in one pass, each with file, path and line:
- * schema errors, unknown metrics or types, a type that does not report the metric, duplicate rule ids
+ * schema errors, unknown metrics or types, a type that does not report the metric (or, for a
+ * missing-filing rule, no metric of its frequency), duplicate rule ids
  * across files, unknown template placeholders and thresholds out of order. Never throws for content;
  * on any problem no rule set is returned, so a caller reloading keeps its previous rules.
  */
@@ -119,9 +120,13 @@ function checkRuleFile(
         }
         const parsed = ruleSchema.safeParse(rawRule);
         if (!parsed.success) return; // already reported by the file schema
-        for (const [keys, message] of crossReferenceProblems(parsed.data, catalog))
-          at([...where, ...keys], message);
-        rules.push({ ...parsed.data, levels: sortLevels(parsed.data.levels), group: name, file });
+        const def = parsed.data;
+        for (const [keys, message] of crossReferenceProblems(def, catalog)) at([...where, ...keys], message);
+        rules.push(
+          def.kind === 'threshold'
+            ? { ...def, levels: sortLevels(def.levels), group: name, file }
+            : { ...def, group: name, file },
+        );
       });
     });
     problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -135,6 +140,19 @@ function checkRuleFile(
 /** Problems of a schema-valid rule against the catalog, as (path below the rule, message) pairs. */
 function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string][] {
   const found: [Key[], string][] = [];
+  if (rule.kind === 'missing_filing') {
+    // A type that reports nothing of this frequency has nothing to file for it.
+    rule.types.forEach((type, i) => {
+      if (!catalog.types.has(type)) found.push([['types', i], `unknown institution type ${type}`]);
+      else if (!catalog.metricsFor(type).some((m) => m.frequency === rule.frequency)) {
+        found.push([['types', i], `institution type ${type} reports no ${rule.frequency} metric`]);
+      }
+    });
+    if (!catalog.filingDeadlines[rule.frequency]) {
+      found.push([['frequency'], `catalog.yaml has no filing deadline for ${rule.frequency} periods`]);
+    }
+    return found;
+  }
   const metricKnown = catalog.metrics.has(rule.metric);
   if (!metricKnown) found.push([['metric'], `unknown metric ${rule.metric}`]);
   rule.types.forEach((type, i) => {

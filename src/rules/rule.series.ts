@@ -1,6 +1,6 @@
 import { type Frequency, parsePeriod, periodOrdinal } from '../catalog/period.js';
 import type { Observation } from './evaluate.js';
-import { breaches, type Level, type Rule, sortLevels } from './rule.schema.js';
+import { breaches, type Level, sortLevels, type ThresholdRule } from './rule.schema.js';
 
 /** What one rule says about one institution's series, judged at its latest period. */
 export type Assessment =
@@ -23,7 +23,7 @@ export type Assessment =
  *   show in the rule's health rather than silently resolve or fire an alert.
  */
 export function assessSeries(
-  rule: Pick<Rule, 'op' | 'levels'>,
+  rule: Pick<ThresholdRule, 'op' | 'levels'>,
   series: readonly Observation[],
   frequency: Frequency,
 ): Assessment | undefined {

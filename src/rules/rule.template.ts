@@ -1,6 +1,7 @@
 import type { Localized, Severity } from '../alerts/alert.types.js';
+import type { Frequency } from '../catalog/period.js';
 
-/** Placeholders a rule's `summary` templates may use, as `{{name}}`. */
+/** Placeholders a threshold rule's `summary` templates may use, as `{{name}}`. */
 export const PLACEHOLDERS = [
   'institution',
   'institution_name',
@@ -15,29 +16,51 @@ export const PLACEHOLDERS = [
   'severity',
   'severity_zh',
 ] as const;
-/** A placeholder name. */
+/** A placeholder name of a threshold rule. */
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** Values for every placeholder in one language. */
 export type TemplateValues = Readonly<Record<Placeholder, string>>;
 
+/**
+ * Placeholders a `missing_filing` rule's templates may use. `value` and `days_overdue` are the same
+ * number; the metric, unit, threshold and run placeholders mean nothing for a filing and are refused.
+ */
+export const FILING_PLACEHOLDERS = [
+  'institution',
+  'institution_name',
+  'period',
+  'frequency',
+  'due_date',
+  'days_overdue',
+  'value',
+  'severity',
+  'severity_zh',
+] as const;
+/** A placeholder name of a missing-filing rule. */
+export type FilingPlaceholder = (typeof FILING_PLACEHOLDERS)[number];
+
 // Whitespace inside the braces is tolerated so `{{ value }}` and `{{value}}` mean the same.
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const KNOWN: ReadonlySet<string> = new Set(PLACEHOLDERS);
 
-/** The placeholder names a template uses that are not in {@link PLACEHOLDERS}, in order of appearance. */
-export function unknownPlaceholders(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '').filter((name) => !KNOWN.has(name));
+/**
+ * The placeholder names a template uses that are not in `known` (by default a threshold rule's
+ * {@link PLACEHOLDERS}), in order of appearance.
+ */
+export function unknownPlaceholders(template: string, known: readonly string[] = PLACEHOLDERS): string[] {
+  const names = new Set(known);
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '').filter((name) => !names.has(name));
 }
 
 /**
- * Replaces every `{{name}}` with its value. Throws on a placeholder that is not known: templates are
+ * Replaces every `{{name}}` with its value. Throws on a placeholder that has no value: templates are
  * checked when rule files load, so reaching one here is a bug that the rule's health must show.
  */
-export function renderTemplate(template: string, values: TemplateValues): string {
+export function renderTemplate(template: string, values: Readonly<Record<string, string>>): string {
   return template.replace(PLACEHOLDER, (_, name: string) => {
-    if (!KNOWN.has(name)) throw new Error(`unknown placeholder {{${name}}}`);
-    return values[name as Placeholder];
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    if (value === undefined) throw new Error(`unknown placeholder {{${name}}}`);
+    return value;
   });
 }
 
@@ -96,6 +119,40 @@ export function renderSummary(templates: Localized, facts: SummaryFacts): Locali
     period: facts.period,
     first_period: facts.firstPeriod,
     periods: String(facts.periods),
+    severity: facts.severity,
+    severity_zh: SEVERITY_ZH[facts.severity],
+  });
+  return { zh: renderTemplate(templates.zh, values('zh')), en: renderTemplate(templates.en, values('en')) };
+}
+
+/** Names of reporting frequencies as they read in a sentence (`月度` / `monthly`). */
+export const FREQUENCY_LABELS: Readonly<Record<Frequency, Localized>> = {
+  monthly: { zh: '月度', en: 'monthly' },
+  quarterly: { zh: '季度', en: 'quarterly' },
+};
+
+/** The facts a missing-filing message is made of. */
+export interface FilingSummaryFacts {
+  readonly institution: string;
+  readonly institutionName: string;
+  readonly period: string;
+  readonly frequency: Frequency;
+  /** The due day, `YYYY-MM-DD`, in the regulator's time zone. */
+  readonly dueDate: string;
+  readonly daysOverdue: number;
+  readonly severity: Severity;
+}
+
+/** Renders a missing-filing rule's zh and en summary templates. */
+export function renderFilingSummary(templates: Localized, facts: FilingSummaryFacts): Localized {
+  const values = (lang: keyof Localized): Readonly<Record<FilingPlaceholder, string>> => ({
+    institution: facts.institution,
+    institution_name: facts.institutionName,
+    period: facts.period,
+    frequency: FREQUENCY_LABELS[facts.frequency][lang],
+    due_date: facts.dueDate,
+    days_overdue: String(facts.daysOverdue),
+    value: String(facts.daysOverdue),
     severity: facts.severity,
     severity_zh: SEVERITY_ZH[facts.severity],
   });

@@ -11,10 +11,17 @@ export interface LoadedRules extends RulesSnapshot {
   readonly loadedAt: Date;
 }
 
-/** Loads catalog, rule files and routes from a folder, every problem of every file at once. */
+/** The regulator's zone when none is given, as the `TIME_ZONE` setting defaults. */
+export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
+
+/**
+ * Loads catalog, rule files and routes from a folder, every problem of every file at once.
+ * `timeZone` (the service's `TIME_ZONE`) is where filing deadlines fall; it travels with the rules.
+ */
 export function loadRulesDir(
   rulesDir: string,
   now: Date,
+  options: { readonly timeZone?: string } = {},
 ): { ok: true; value: LoadedRules } | { ok: false; problems: FileProblem[] } {
   const catalog = Catalog.load(rulesDir);
   if (!catalog.ok) return catalog;
@@ -28,6 +35,7 @@ export function loadRulesDir(
       catalog: catalog.value,
       rules: ruleSet.value.rules,
       routes: routes.value,
+      timeZone: options.timeZone ?? DEFAULT_TIME_ZONE,
       hash: ruleSet.value.hash,
       files: ruleSet.value.files,
       loadedAt: now,
@@ -60,7 +68,7 @@ export class RulesRuntime {
 
   /** Re-reads the folder; on success swaps the configuration in, otherwise keeps the old one. */
   reload(now: Date): { ok: true; hash: string } | { ok: false; problems: FileProblem[] } {
-    const loaded = loadRulesDir(this.rulesDir, now);
+    const loaded = loadRulesDir(this.rulesDir, now, { timeZone: this.#current.timeZone });
     if (!loaded.ok) {
       this.#lastError = { at: now, problems: loaded.problems };
       return loaded;

@@ -28,13 +28,19 @@ export function keysRoutes(deps: AppDeps, guard: (access: Access) => RequestHand
         name: input.name,
         role: input.role,
         institution: input.institution ?? null,
+        email: input.email ?? null,
         createdBy: actor,
       });
       await recordAudit(trx, {
         actor,
         action: 'keys.create',
         target: result.key.id,
-        details: { name: input.name, role: input.role, institution: input.institution ?? null },
+        details: {
+          name: input.name,
+          role: input.role,
+          institution: input.institution ?? null,
+          email: input.email ?? null,
+        },
       });
       return result;
     });

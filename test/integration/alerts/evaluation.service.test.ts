@@ -7,7 +7,7 @@ import type { LoadedRules } from '../../../src/rules/rules.runtime.js';
 import { shippedRules } from '../../support/catalog.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
-const admin: Principal = { keyId: 'k', name: 'tester', role: 'admin', institution: null };
+const admin: Principal = { keyId: 'k', name: 'tester', role: 'admin', institution: null, email: null };
 const at = (day: number) => new Date(Date.UTC(2024, 6, day, 2));
 
 describe('evaluation on a real database', () => {

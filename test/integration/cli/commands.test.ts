@@ -185,6 +185,24 @@ describe('CLI commands', () => {
     expect(unknown.message).toBe('unknown institution NO-SUCH');
   });
 
+  it('keys create --email keeps the address receipts go to, and refuses one that is not an address', async () => {
+    const created = await keysCreateCommand(config, logger, {
+      role: 'institution',
+      name: '晋江农商行回执',
+      institution: 'CLI-B1',
+      email: 'filer@cli-b1.example.cn',
+    });
+    expect(created.split('\n')[0]).toMatch(
+      /^created key \S+ \(institution for CLI-B1, receipts to filer@cli-b1\.example\.cn\)$/,
+    );
+    expect(await keysListCommand(config, logger)).toMatch(/晋江农商行回执 {2}<filer@cli-b1\.example\.cn>/);
+    const bad = await failure(() =>
+      keysCreateCommand(config, logger, { role: 'supervisor', name: 'x', email: 'filer at example' }),
+    );
+    expect(bad.exitCode).toBe(2);
+    expect(bad.message).toBe('--email is not an e-mail address: filer at example');
+  });
+
   it('import stores a long CSV, prints the receipt and writes an .eml for the alert it raises', async () => {
     const csv = file(
       'npl.csv',

@@ -78,8 +78,8 @@ describe('the shipped catalog', () => {
 });
 
 describe('catalog problems', () => {
-  const file = (metrics: string) =>
-    `institution_types:\n  - { code: bank, category: bank, name: { zh: 银行, en: Bank } }\ncounties:\n  - { code: 鲤城区, en: Licheng }\nmetrics:\n${metrics}`;
+  const file = (metrics: string, deadlines = '{ monthly: { days_after_period_end: 15 } }') =>
+    `institution_types:\n  - { code: bank, category: bank, name: { zh: 银行, en: Bank } }\ncounties:\n  - { code: 鲤城区, en: Licheng }\nfiling_deadlines: ${deadlines}\nmetrics:\n${metrics}`;
 
   it('reports schema problems with their line', () => {
     const parsed = parseYaml(
@@ -90,7 +90,7 @@ describe('catalog problems', () => {
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.problems).toEqual([
-      expect.objectContaining({ file: 'c.yaml', path: 'metrics[0].unit', line: 6 }),
+      expect.objectContaining({ file: 'c.yaml', path: 'metrics[0].unit', line: 7 }),
     ]);
   });
 
@@ -111,5 +111,62 @@ describe('catalog problems', () => {
     if (built.ok) return;
     expect(built.problems.map((p) => p.path)).toEqual(['metrics[0].types', 'metrics[1].formula', 'metrics']);
     expect(built.problems[0]?.message).toBe('unknown institution type nope');
+  });
+});
+
+describe('filing deadlines', () => {
+  const file = (deadlines: string) =>
+    [
+      'institution_types:',
+      '  - { code: bank, category: bank, name: { zh: 银行, en: Bank } }',
+      'counties:',
+      '  - { code: 鲤城区, en: Licheng }',
+      `filing_deadlines: ${deadlines}`,
+      'metrics:',
+      '  - { code: a, name: { zh: 甲, en: A }, unit: percent, frequency: monthly, types: [bank] }',
+      '  - { code: b, name: { zh: 乙, en: B }, unit: percent, frequency: quarterly, types: [bank] }',
+      '',
+    ].join('\n');
+  const build = (deadlines: string) => {
+    const parsed = parseYaml('c.yaml', file(deadlines), catalogFileSchema);
+    return parsed.ok ? Catalog.fromFile(parsed.value, 'c.yaml') : parsed;
+  };
+
+  it('are read per frequency', () => {
+    expect(shipped().filingDeadlines).toEqual({
+      monthly: { daysAfterPeriodEnd: 15 },
+      quarterly: { daysAfterPeriodEnd: 30 },
+    });
+  });
+
+  it('must be given for every frequency a metric uses', () => {
+    const built = build('{ monthly: { days_after_period_end: 15 } }');
+    expect(built.ok ? [] : built.problems).toEqual([
+      {
+        file: 'c.yaml',
+        path: 'filing_deadlines.quarterly',
+        message: 'missing: quarterly metrics (b) need a filing deadline',
+      },
+    ]);
+  });
+
+  it('refuses unknown frequencies, negative or fractional days, and a missing key', () => {
+    const messages = (deadlines: string) => {
+      const built = build(deadlines);
+      return built.ok ? [] : built.problems.map((p) => `${p.path}: ${p.message}`);
+    };
+    expect(
+      messages(
+        '{ monthly: { days_after_period_end: -1 }, quarterly: { days_after_period_end: 1.5 }, yearly: {} }',
+      ),
+    ).toEqual([
+      'filing_deadlines.monthly.days_after_period_end: Too small: expected number to be >=0',
+      'filing_deadlines.quarterly.days_after_period_end: Invalid input: expected int, received number',
+      'filing_deadlines: Unrecognized key: "yearly"',
+    ]);
+    const parsed = parseYaml('c.yaml', file('{}').replace('filing_deadlines: {}\n', ''), catalogFileSchema);
+    expect(parsed.ok ? [] : parsed.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'filing_deadlines: Invalid input: expected object, received undefined',
+    ]);
   });
 });

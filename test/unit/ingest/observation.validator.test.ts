@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../../src/auth/api-key.js';
-import type { RawObservation } from '../../../src/ingest/observation.types.js';
+import { draftValues, type RawObservation } from '../../../src/ingest/observation.types.js';
 import { parseDecimal, validateObservations } from '../../../src/ingest/observation.validator.js';
 import type { Institution } from '../../../src/institutions/institution.schema.js';
 import { shippedCatalog } from '../../support/catalog.js';
@@ -13,6 +13,7 @@ const institution = (code: string, type: string): Institution => ({
   type,
   county: '鲤城区',
   credit_code: null,
+  established_on: null,
   attributes: {},
   created_at: '',
 });
@@ -20,8 +21,8 @@ const institutions = new Map([
   ['B1', institution('B1', 'rural_commercial_bank')],
   ['G1', institution('G1', 'financing_guarantee')],
 ]);
-const admin: Principal = { keyId: 'k', name: 'admin', role: 'admin', institution: null };
-const b1Key: Principal = { keyId: 'k2', name: 'b1', role: 'institution', institution: 'B1' };
+const admin: Principal = { keyId: 'k', name: 'admin', role: 'admin', institution: null, email: null };
+const b1Key: Principal = { keyId: 'k2', name: 'b1', role: 'institution', institution: 'B1', email: null };
 
 function rows(...lines: [string, string, string, string][]): RawObservation[] {
   return lines.map(([i, p, m, v], n) => ({
@@ -47,10 +48,79 @@ describe(validateObservations.name, () => {
       },
     );
     expect(result.errors).toEqual([]);
-    expect(result.drafts).toEqual([
+    expect(
+      result.drafts.map((d) => ({ institution: d.institution, period: d.period, values: draftValues(d) })),
+    ).toEqual([
       { institution: 'B1', period: '2024-06', values: { npl_balance: 62, total_loans: 1000 } },
       { institution: 'B1', period: '2024-Q2', values: { net_capital: -5 } },
     ]);
+    const located = validateObservations(rows(['B1', '2024-06', 'npl_balance', '62']), {
+      catalog,
+      institutions,
+      principal: admin,
+    });
+    expect(located.drafts[0]?.locations).toHaveLength(1);
+  });
+
+  it('stores quarterly metrics given for a quarter-end month under the quarter, and says so once', () => {
+    const result = validateObservations(
+      rows(
+        ['B1', '2024-06', 'npl_balance', '62'],
+        ['B1', '2024-06', 'capital_adequacy_ratio', '12.5'],
+        ['B1', '2024-06', 'tier1_ratio', '10.5'],
+        ['B1', '2024-05', 'tier1_ratio', '10.5'],
+      ),
+      { catalog, institutions, principal: admin },
+    );
+    expect(result.errors.map((e) => [e.code, e.row])).toEqual([['period_frequency_mismatch', 5]]);
+    const accepted = validateObservations(
+      rows(['B1', '2024-06', 'npl_balance', '62'], ['B1', '2024-06', 'tier1_ratio', '10.5']),
+      {
+        catalog,
+        institutions,
+        principal: admin,
+      },
+    );
+    expect(accepted.drafts.map((d) => [d.period, d.metrics])).toEqual([
+      ['2024-06', ['npl_balance']],
+      ['2024-Q2', ['tier1_ratio']],
+    ]);
+    expect(accepted.problems.list('info').map((p) => p.code)).toEqual(['stored_as_quarter']);
+  });
+
+  it('refuses periods not over yet and periods before the institution was established', () => {
+    const young = new Map([
+      ['B1', { ...institution('B1', 'rural_commercial_bank'), established_on: '2024-03-15' }],
+    ]);
+    const result = validateObservations(
+      rows(
+        ['B1', '2024-02', 'npl_ratio', '1'],
+        ['B1', '2024-03', 'npl_ratio', '1'],
+        ['B1', '2024-11', 'npl_ratio', '1'],
+      ),
+      { catalog, institutions: young, principal: admin, today: '2024-11-28' },
+    );
+    expect(result.errors.map((e) => [e.code, e.row, e.column])).toEqual([
+      ['before_established', 2, 2],
+      ['future_period', 4, 2],
+    ]);
+  });
+
+  it('counts an identical repeated row once with a warning, and resolves institutions by credit code', () => {
+    const withCredit = new Map([
+      ['B1', { ...institution('B1', 'rural_commercial_bank'), credit_code: '91350500MA2XXXXX1X' }],
+      [
+        '91350500MA2XXXXX1X',
+        { ...institution('B1', 'rural_commercial_bank'), credit_code: '91350500MA2XXXXX1X' },
+      ],
+    ]);
+    const result = validateObservations(
+      rows(['91350500ma2xxxxx1x', '2024-06', 'npl_ratio', '1.5'], ['B1', '2024-06', 'npl_ratio', '1.50']),
+      { catalog, institutions: withCredit, principal: admin },
+    );
+    expect(result.errors).toEqual([]);
+    expect(result.drafts.map((d) => [d.institution, draftValues(d)])).toEqual([['B1', { npl_ratio: 1.5 }]]);
+    expect(result.problems.list('warning').map((w) => [w.code, w.row])).toEqual([['duplicate_row', 3]]);
   });
 
   it('reports every problem with its row and column, and returns no draft', () => {

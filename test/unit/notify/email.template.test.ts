@@ -100,6 +100,56 @@ describe(renderEmail.name, () => {
   });
 });
 
+describe(`${renderEmail.name}: missing filings`, () => {
+  const filing = (overrides: Parameters<typeof makePayload>[0] = {}) =>
+    makePayload({
+      ruleId: 'bank_monthly_filing_missing',
+      severity: 'warning',
+      metric: { code: 'filing:monthly', name: { zh: '月度数据报送', en: 'Monthly filing' }, unit: '' },
+      value: 3,
+      threshold: 0,
+      period: '2026-10',
+      firstPeriod: '2026-10',
+      periods: 1,
+      summary: { zh: '2026-10月度数据未按期报送', en: 'Monthly data for 2026-10 not filed' },
+      source: '报送要求',
+      filing: { frequency: 'monthly', dueDate: '2026-11-15' },
+      ...overrides,
+    });
+
+  it('says what is missing, when it was due and how many days it is overdue, with no value or threshold', () => {
+    const mail = renderEmail(filing(), 'zh', OPTIONS);
+    expect(mail.subject).toBe('[RiskWatch][警告][触发] 泉州测试农村商业银行 — 月度数据报送');
+    expect(mail.text).toContain('机构：泉州测试农村商业银行（QZ001），鲤城区');
+    expect(mail.text).toContain('报送：月度数据报送');
+    expect(mail.text).toContain('期间：2026-10');
+    expect(mail.text).toContain('截止：2026-11-15 当日结束（Asia/Shanghai）');
+    expect(mail.text).toContain('逾期：3 天');
+    expect(mail.text).toContain('依据：报送要求');
+    expect(mail.text).not.toContain('当前值');
+    expect(mail.text).not.toContain('持续');
+    expect(mail.html).toContain('<th align="left" style="padding-right:16px;white-space:nowrap">截止</th>');
+  });
+
+  it('renders in English, and says how late a resolved filing came', () => {
+    const firing = renderEmail(filing({ value: 1 }), 'en', OPTIONS);
+    expect(firing.subject).toBe('[RiskWatch][Warning][Firing] 泉州测试农村商业银行 — Monthly filing');
+    expect(firing.text).toContain('Filing: Monthly filing');
+    expect(firing.text).toContain('Due: end of 2026-11-15 (Asia/Shanghai)');
+    expect(firing.text).toContain('Overdue: 1 day\n');
+    const resolved = renderEmail(filing({ kind: 'resolved', value: 5 }), 'en', OPTIONS);
+    expect(resolved.text).toContain('Overdue: Filed, 5 days late');
+    expect(renderEmail(filing({ kind: 'resolved', value: 5 }), 'zh', OPTIONS).text).toContain(
+      '逾期：已收到报送，逾期 5 天',
+    );
+  });
+
+  it('says so when the deadline was no longer known', () => {
+    const mail = renderEmail(filing({ filing: { frequency: 'quarterly', dueDate: null } }), 'en', OPTIONS);
+    expect(mail.text).toContain('Due: unknown (the deadline is no longer configured)');
+  });
+});
+
 describe(escapeHtml.name, () => {
   it('escapes the five significant characters', () => {
     expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(

@@ -1,5 +1,9 @@
 import type { ActiveAlert, Transition, TransitionKind } from '../../../src/alerts/alert.types.js';
-import type { NotificationItem, NotificationPayload } from '../../../src/notify/notification.payload.js';
+import type {
+  AlertPayload,
+  NotificationItem,
+  ReceiptPayload,
+} from '../../../src/notify/notification.payload.js';
 
 /** 2026-11-28 10:15 in Quanzhou. */
 export const AT = new Date('2026-11-28T02:15:00Z');
@@ -54,7 +58,7 @@ export function makeItem(overrides: Partial<NotificationItem> = {}): Notificatio
   };
 }
 
-export function makePayload(overrides: Partial<NotificationPayload> = {}): NotificationPayload {
+export function makePayload(overrides: Partial<AlertPayload> = {}): AlertPayload {
   return {
     v: 1,
     lang: 'zh',
@@ -74,5 +78,39 @@ export function makePayload(overrides: Partial<NotificationPayload> = {}): Notif
     summary: { zh: '不良贷款率超过监管上限', en: 'NPL ratio above the regulatory limit' },
     source: '《商业银行风险监管核心指标（试行）》第九条',
     ...overrides,
+  };
+}
+
+/** The receipt of upload 12: two versions of one bank, one of them late, and a warning to explain. */
+export function makeReceiptPayload(overrides: Partial<ReceiptPayload['receipt']> = {}): ReceiptPayload {
+  return {
+    v: 1,
+    lang: 'zh',
+    kind: 'receipt',
+    receipt: {
+      upload_id: 12,
+      received_at: AT.toISOString(),
+      uploaded_by: '晋江农商行报送',
+      file_name: '晋江农商行 2026年10月.csv',
+      sha256: 'a'.repeat(64),
+      format: 'csv-wide',
+      counts: { rows: 2, observations: 8, submissions: 2, derived: 4, late: 1, warnings: 1 },
+      periods: ['2026-09', '2026-10'],
+      institutions: 1,
+      submissions: [
+        { institution: 'QZ001', period: '2026-09', version: 2, late: true },
+        { institution: 'QZ001', period: '2026-10', version: 1, late: false },
+      ],
+      warnings: [
+        {
+          code: 'jump_from_previous',
+          row: 3,
+          column: 4,
+          message: 'total_loans 9000 is more than 5× the previous period (1000)',
+        },
+      ],
+      explanation_required: true,
+      ...overrides,
+    },
   };
 }

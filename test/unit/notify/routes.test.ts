@@ -74,6 +74,15 @@ describe('recipientsFileSchema', () => {
     ]);
   });
 
+  it('keeps the name receipt for upload receipts', () => {
+    const result = parse('routes:\n  - { name: receipt, to: [a@example.gov.cn] }\n');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => [p.line, p.path, p.message])).toEqual([
+      [2, 'routes[0].name', 'receipt is reserved for upload receipts'],
+    ]);
+  });
+
   it('rejects types and counties the catalog does not know', () => {
     const vocabulary = { types: new Map([['village_bank', {}]]), counties: new Map([['鲤城区', {}]]) };
     const text =

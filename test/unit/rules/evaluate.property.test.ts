@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActiveAlert } from '../../../src/alerts/alert.types.js';
 import { evaluate, type Observation } from '../../../src/rules/evaluate.js';
-import { breaches, OPS, type Rule, sortLevels } from '../../../src/rules/rule.schema.js';
+import { breaches, OPS, sortLevels, type ThresholdRule } from '../../../src/rules/rule.schema.js';
 import { catalog, day, nplRule, obs, ruralBank, villageBank } from './rules.fixture.js';
 
 // Half-point steps make values land exactly on thresholds often, where '>' and '>=' differ.
 const halfPoints = fc.integer({ min: 0, max: 20 }).map((n) => n / 2);
 
-const ruleArb: fc.Arbitrary<Rule> = fc
+const ruleArb: fc.Arbitrary<ThresholdRule> = fc
   .record({
     op: fc.constantFrom(...OPS),
     a: halfPoints,
@@ -52,7 +52,7 @@ const scenarioArb = fc
   );
 
 function replay(
-  rule: Rule,
+  rule: ThresholdRule,
   arrivals: readonly Observation[],
 ): { previous: ActiveAlert[]; seen: Observation[] } {
   let previous: ActiveAlert[] = [];

@@ -30,12 +30,14 @@ describe(parseRuleFile.name, () => {
   it('stores levels lowest severity first, whatever order they were written in', () => {
     const result = parseFixture('three-levels.good.yaml');
     if (!result.ok) throw new Error(formatProblems(result.problems));
-    expect(result.value[0]?.levels).toEqual([
+    const rule = result.value[0];
+    if (rule?.kind !== 'threshold') throw new Error('expected a threshold rule');
+    expect(rule.levels).toEqual([
       { severity: 'info', threshold: 3 },
       { severity: 'warning', threshold: 4 },
       { severity: 'critical', threshold: 5 },
     ]);
-    expect(result.value[0]?.for).toBe(3);
+    expect(rule.for).toBe(3);
   });
 
   it('reports every schema and cross-reference problem of a file in one pass, with lines', () => {
@@ -51,6 +53,38 @@ describe(parseRuleFile.name, () => {
       'many-problems.bad.yaml:45: groups[0].rules[4].for: Too small: expected number to be >=1',
       `many-problems.bad.yaml:47: groups[0].rules[4].summary.zh: unknown placeholder {{valeu}}; ${known}`,
       `many-problems.bad.yaml:47: groups[0].rules[4].summary.en: unknown placeholder {{units}}; ${known}`,
+    ]);
+  });
+
+  it('accepts a missing-filing rule, defaulting lookback to 3', () => {
+    expect(parseFixture('missing-filing.good.yaml')).toMatchObject({
+      ok: true,
+      value: [{ id: 'village_bank_filing', kind: 'missing_filing', frequency: 'quarterly', lookback: 3 }],
+    });
+  });
+
+  it('reports missing-filing problems: unknown kind, threshold keys, bad lookback, types, placeholders', () => {
+    const filing =
+      'known: institution, institution_name, period, frequency, due_date, days_overdue, value, severity, severity_zh';
+    const threshold =
+      'known: institution, institution_name, metric, metric_name, value, threshold, unit, period, first_period, periods, severity, severity_zh';
+    expect(problemsOf('missing-filing.bad.yaml')).toEqual([
+      'missing-filing.bad.yaml:6: groups[0].rules[0].kind: unknown kind "late_filing"; known: threshold, missing_filing',
+      'missing-filing.bad.yaml:17: groups[0].rules[1].lookback: Too small: expected number to be >=1',
+      'missing-filing.bad.yaml:18: groups[0].rules[1].for: unknown key "for"',
+      `missing-filing.bad.yaml:21: groups[0].rules[1].summary.zh: unknown placeholder {{metric_name}}; ${filing}`,
+      `missing-filing.bad.yaml:29: groups[0].rules[2].summary.zh: unknown placeholder {{due_date}}; ${threshold}`,
+    ]);
+    const text = fs
+      .readFileSync(path.join(FIXTURES_DIR, 'missing-filing.bad.yaml'), 'utf8')
+      .replace('lookback: 0', 'lookback: 2')
+      .replace('        for: 2\n', '')
+      .replace('{{metric_name}}', '{{due_date}}');
+    const result = parseRuleFile('fixed.rules.yaml', text, catalog);
+    expect(result.ok ? [] : formatProblems(result.problems).split('\n').slice(1)).toEqual([
+      'fixed.rules.yaml:15: groups[0].rules[1].types[0]: institution type pawn reports no quarterly metric',
+      'fixed.rules.yaml:15: groups[0].rules[1].types[1]: unknown institution type nope',
+      `fixed.rules.yaml:28: groups[0].rules[2].summary.zh: unknown placeholder {{due_date}}; ${threshold}`,
     ]);
   });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  FILING_PLACEHOLDERS,
   formatNumber,
+  renderFilingSummary,
   renderSummary,
   renderTemplate,
   unitLabel,
@@ -71,5 +73,39 @@ describe(renderSummary.name, () => {
       unitLabel('cny_10k', 'en'),
       unitLabel('count', 'en'),
     ]).toEqual(['%', '万元', ' 10k CNY', '']);
+  });
+});
+
+describe(renderFilingSummary.name, () => {
+  it('fills the filing placeholders, naming the frequency in each language', () => {
+    const facts = {
+      institution: 'QZ-ML-01',
+      institutionName: '泉州小额贷款',
+      period: '2024-Q2',
+      frequency: 'quarterly',
+      dueDate: '2024-07-30',
+      daysOverdue: 12,
+      severity: 'warning',
+    } as const;
+    expect(
+      renderFilingSummary(
+        {
+          zh: '{{institution_name}}{{period}}{{frequency}}数据，截止{{due_date}}，逾期{{days_overdue}}天（{{severity_zh}}）',
+          en: '{{institution}} {{frequency}} {{period}} due {{due_date}}: {{value}} days ({{severity}})',
+        },
+        facts,
+      ),
+    ).toEqual({
+      zh: '泉州小额贷款2024-Q2季度数据，截止2024-07-30，逾期12天（预警）',
+      en: 'QZ-ML-01 quarterly 2024-Q2 due 2024-07-30: 12 days (warning)',
+    });
+  });
+
+  it('refuses the threshold placeholders', () => {
+    expect(unknownPlaceholders('{{metric_name}} {{due_date}} {{threshold}}', FILING_PLACEHOLDERS)).toEqual([
+      'metric_name',
+      'threshold',
+    ]);
+    expect(unknownPlaceholders('{{due_date}}')).toEqual(['due_date']);
   });
 });

@@ -3,7 +3,7 @@ import type { ActiveAlert, ActiveState, Severity, TransitionKind } from '../../.
 import { Catalog } from '../../../src/catalog/catalog.js';
 import { formatProblems } from '../../../src/config/yaml-file.js';
 import { evaluate, type InstitutionRef, type Observation } from '../../../src/rules/evaluate.js';
-import type { Rule } from '../../../src/rules/rule.schema.js';
+import type { MissingFilingRule, ThresholdRule } from '../../../src/rules/rule.schema.js';
 
 /** The shipped rules folder, holding the real catalog and rule pack. */
 export const RULES_DIR = fileURLToPath(new URL('../../../rules', import.meta.url));
@@ -36,9 +36,10 @@ export const guaranteeFirm: InstitutionRef = {
 };
 
 /** An NPL-ratio rule (warning above 4, critical above 5) with any field overridden. */
-export function nplRule(overrides: Partial<Rule> = {}): Rule {
+export function nplRule(overrides: Partial<ThresholdRule> = {}): ThresholdRule {
   return {
     id: 'npl',
+    kind: 'threshold',
     metric: 'npl_ratio',
     types: ['rural_commercial_bank', 'village_bank'],
     op: '>',
@@ -56,6 +57,31 @@ export function nplRule(overrides: Partial<Rule> = {}): Rule {
     file: 'test.rules.yaml',
     ...overrides,
   };
+}
+
+/** A monthly missing-filing rule for rural commercial and village banks, with any field overridden. */
+export function filingRule(overrides: Partial<MissingFilingRule> = {}): MissingFilingRule {
+  return {
+    id: 'monthly_filing',
+    kind: 'missing_filing',
+    frequency: 'monthly',
+    types: ['rural_commercial_bank', 'village_bank'],
+    severity: 'warning',
+    lookback: 3,
+    source: '报送要求',
+    summary: {
+      zh: '{{institution_name}}{{period}}{{frequency}}数据未报送，截止{{due_date}}，逾期{{days_overdue}}天',
+      en: '{{institution_name}}: {{frequency}} data for {{period}} due {{due_date}}, {{value}} day(s) overdue',
+    },
+    group: 'test',
+    file: 'test.rules.yaml',
+    ...overrides,
+  };
+}
+
+/** An instant given as a wall-clock time in Quanzhou (UTC+8, no DST): `2024-07-16 00:00`. */
+export function quanzhou(text: string): Date {
+  return new Date(`${text.replace(' ', 'T')}:00+08:00`);
 }
 
 /** An observation of `metric` for `institution`; the submission id defaults to 1. */
@@ -100,7 +126,7 @@ export type TimelineRow = [
  * `previous`, and returns the rows as observed so the test compares whole tables.
  */
 export function playTimeline(
-  rule: Rule,
+  rule: ThresholdRule,
   institution: InstitutionRef,
   rows: readonly TimelineRow[],
 ): TimelineRow[] {

@@ -3,8 +3,8 @@ import type { Severity } from '../../../src/alerts/alert.types.js';
 import { formatProblems } from '../../../src/config/yaml-file.js';
 import { evaluate, type InstitutionRef } from '../../../src/rules/evaluate.js';
 import { loadRuleSet } from '../../../src/rules/rule.loader.js';
-import type { Rule } from '../../../src/rules/rule.schema.js';
-import { catalog, day, guaranteeFirm, obs, RULES_DIR, ruralBank } from './rules.fixture.js';
+import type { ThresholdRule } from '../../../src/rules/rule.schema.js';
+import { catalog, day, guaranteeFirm, obs, quanzhou, RULES_DIR, ruralBank } from './rules.fixture.js';
 
 const shipped = (() => {
   const loaded = loadRuleSet(RULES_DIR, catalog);
@@ -20,7 +20,12 @@ const microloanFirm: InstitutionRef = {
 };
 
 /** The severity one rule of the pack gives a single observation (`-` for no alert). */
-function severityFor(rule: Rule, institution: InstitutionRef, period: string, value: number): Severity | '-' {
+function severityFor(
+  rule: ThresholdRule,
+  institution: InstitutionRef,
+  period: string,
+  value: number,
+): Severity | '-' {
   const { active } = evaluate({
     rules: [rule],
     catalog,
@@ -39,19 +44,22 @@ describe('the shipped rule pack', () => {
       'bank.rules.yaml',
       'guarantee.rules.yaml',
       'microloan.rules.yaml',
+      'quasi-financial.rules.yaml',
     ]);
+    expect(shipped.rules.filter((r) => r.kind === 'threshold')).toHaveLength(9);
+    expect(shipped.rules.filter((r) => r.kind === 'missing_filing')).toHaveLength(5);
   });
 
   it('cites a source for every rule and gives a reason wherever there is an early-warning level', () => {
     for (const rule of shipped.rules) {
       expect(rule.source, rule.id).not.toBe('');
-      if (rule.levels.length > 1) expect(rule.reason, rule.id).toBeDefined();
+      if (rule.kind === 'threshold' && rule.levels.length > 1) expect(rule.reason, rule.id).toBeDefined();
     }
   });
 
   it('fires a critical alert for a rural commercial bank with an NPL ratio of 6.2% for one month', () => {
     const { active, transitions } = evaluate({
-      rules: shipped.rules,
+      rules: shipped.rules.filter((r) => r.kind === 'threshold'),
       catalog,
       institutions: [ruralBank],
       observations: [obs(ruralBank.code, 'npl_ratio', '2024-06', 6.2, 42)],
@@ -111,7 +119,45 @@ describe('the shipped rule pack', () => {
 
   it.each(cases)('%s for %s in %s at %s gives %s', (ruleId, institution, period, value, severity) => {
     const rule = shipped.rules.find((r) => r.id === ruleId);
-    if (!rule) throw new Error(`no shipped rule ${ruleId}`);
+    if (rule?.kind !== 'threshold') throw new Error(`no shipped threshold rule ${ruleId}`);
     expect(severityFor(rule, institution, period, value)).toBe(severity);
+  });
+});
+
+describe('the shipped missing-filing rules', () => {
+  it('expect each institution type to file every frequency it reports, under exactly one rule', () => {
+    for (const type of catalog.types.keys()) {
+      const frequencies = new Set(catalog.metricsFor(type).map((m) => m.frequency));
+      for (const frequency of ['monthly', 'quarterly'] as const) {
+        const rules = shipped.rules.filter(
+          (r) => r.kind === 'missing_filing' && r.frequency === frequency && r.types.includes(type),
+        );
+        expect(rules.length, `${type} ${frequency}`).toBe(frequencies.has(frequency) ? 1 : 0);
+      }
+    }
+  });
+
+  it('tell a bank that has filed nothing since it was registered what it owes, after each deadline', () => {
+    const { active, health } = evaluate({
+      rules: shipped.rules,
+      catalog,
+      institutions: [{ ...ruralBank, establishedAt: quanzhou('2024-03-05 10:00') }],
+      observations: [],
+      filings: [],
+      previous: [],
+      timeZone: 'Asia/Shanghai',
+      now: quanzhou('2024-07-16 00:00'),
+    });
+    expect(health.every((h) => h.ok)).toBe(true);
+    expect(active.map((a) => [a.fingerprint, a.severity, a.value])).toEqual([
+      ['bank_monthly_filing_missing/QZ-RCB-01/2024-04', 'warning', 62],
+      ['bank_monthly_filing_missing/QZ-RCB-01/2024-05', 'warning', 31],
+      ['bank_monthly_filing_missing/QZ-RCB-01/2024-06', 'warning', 1],
+      ['bank_quarterly_filing_missing/QZ-RCB-01/2024-Q1', 'warning', 77],
+    ]);
+    expect(active[2]?.summary).toEqual({
+      zh: '晋江农商银行（QZ-RCB-01）2024-06月度数据未按期报送（截止日2024-07-15），已逾期1天',
+      en: '晋江农商银行 (QZ-RCB-01): monthly data for 2024-06 not filed by the 2024-07-15 deadline, 1 day(s) overdue',
+    });
   });
 });

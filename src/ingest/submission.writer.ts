@@ -1,0 +1,142 @@
+import { type Kysely, sql } from 'kysely';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Database } from '../db/schema.js';
+import { draftValues, type SubmissionDraft } from './observation.types.js';
+
+/** One stored submission version, as the receipt lists it. */
+export interface StoredSubmission {
+  readonly id: number;
+  readonly institution: string;
+  readonly period: string;
+  readonly version: number;
+  /** The version this one superseded, if any. */
+  readonly supersedes: number | null;
+  readonly reported: number;
+  readonly derived: string[];
+  readonly due_at: string | null;
+  readonly late: boolean;
+}
+
+/** When each draft's filing was due, if its frequency has a deadline. */
+export type DueDate = (draft: SubmissionDraft) => Date | null;
+
+/** Rows per statement: large enough to amortise round trips, small enough to bound one statement's memory. */
+const BATCH = 20_000;
+
+const key = (institution: string, period: string) => `${institution}\u0000${period}`;
+
+function* batches<T>(items: readonly T[], size = BATCH): Generator<readonly T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+/**
+ * Stores each draft as version n+1 of its (institution, period), marking version n superseded, with its
+ * reported and derived observations. Set-based: each statement passes whole columns as arrays through
+ * `unnest`, so the statement count grows with rows / 20,000, and PostgreSQL parses one statement, not
+ * one per row. The caller holds the institutions' locks and the transaction.
+ */
+export async function storeVersions(
+  trx: Kysely<Database>,
+  uploadId: number,
+  drafts: readonly SubmissionDraft[],
+  catalog: Catalog,
+  dueAt: DueDate,
+  now: Date,
+  /** Called after each batch of observations is written (a bulk import gives memory back there). */
+  afterBatch?: (batch: number) => void,
+): Promise<StoredSubmission[]> {
+  let batch = 0;
+  const previous = new Map<string, number>();
+  for (const part of batches(drafts)) {
+    const { rows } = await sql<{ institution_code: string; period: string; version: number }>`
+      UPDATE submissions AS s SET is_current = false
+      FROM unnest(${part.map((d) => d.institution)}::text[], ${part.map((d) => d.period)}::text[]) AS d(code, period)
+      WHERE s.institution_code = d.code AND s.period = d.period AND s.is_current
+      RETURNING s.institution_code, s.period, s.version`.execute(trx);
+    for (const r of rows) previous.set(key(r.institution_code, r.period), r.version);
+  }
+
+  const stored: StoredSubmission[] = [];
+  for (const part of batches(drafts)) {
+    const due = part.map(dueAt);
+    const versions = part.map((d) => (previous.get(key(d.institution, d.period)) ?? 0) + 1);
+    // Late from the due instant on, as isLate() in src/filing/deadline.ts has it.
+    const late = due.map((d) => d !== null && now >= d);
+    const { rows } = await sql<{ id: number; institution_code: string; period: string }>`
+      INSERT INTO submissions (upload_id, institution_code, period, version, created_at, due_at, late)
+      SELECT ${uploadId}::bigint, d.code, d.period, d.version, ${now}::timestamptz, d.due_at, d.late
+      FROM unnest(
+        ${part.map((d) => d.institution)}::text[], ${part.map((d) => d.period)}::text[], ${versions}::int[],
+        ${due.map((d) => d?.toISOString() ?? null)}::timestamptz[], ${late}::boolean[]
+      ) WITH ORDINALITY AS d(code, period, version, due_at, late, n)
+      ORDER BY d.n
+      RETURNING id, institution_code, period`.execute(trx);
+    const ids = new Map(rows.map((r) => [key(r.institution_code, r.period), r.id]));
+    part.forEach((d, i) => {
+      const before = previous.get(key(d.institution, d.period));
+      stored.push({
+        id: ids.get(key(d.institution, d.period)) as number,
+        institution: d.institution,
+        period: d.period,
+        version: versions[i] as number,
+        supersedes: before ?? null,
+        reported: d.metrics.length,
+        derived: [],
+        due_at: due[i]?.toISOString() ?? null,
+        late: late[i] as boolean,
+      });
+    });
+  }
+
+  // Observations go in as columns, one statement per batch, built from the drafts without an
+  // intermediate object per row.
+  let columns = emptyColumns();
+  const flush = async () => {
+    if (columns.submission.length === 0) return;
+    // Each column travels as one comma-joined text split by PostgreSQL: none of them can hold a comma
+    // (codes match ^[A-Za-z0-9_.-]+$, periods and metric codes are canonical, numbers print without
+    // one), and joining is several times cheaper than the driver's per-element array escaping.
+    const column = (values: readonly (string | number)[], type: string) =>
+      sql`string_to_array(${values.join(',')}, ',')::${sql.raw(type)}[]`;
+    await sql`
+      INSERT INTO observations (submission_id, institution_code, period, metric, value, derived)
+      SELECT * FROM unnest(${column(columns.submission, 'bigint')}, ${column(columns.institution, 'text')},
+        ${column(columns.period, 'text')}, ${column(columns.metric, 'text')}, ${column(columns.value, 'numeric')},
+        ${column(columns.derived, 'boolean')})`.execute(trx);
+    columns = emptyColumns();
+    afterBatch?.(++batch);
+  };
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as SubmissionDraft;
+    const s = stored[i] as StoredSubmission;
+    for (let k = 0; k < d.metrics.length; k++) {
+      columns.push(s.id, d, d.metrics[k] as string, d.numbers[k] as number, false);
+    }
+    const derived = catalog.mayDerive(d.type, d.metrics) ? catalog.derive(d.type, draftValues(d)) : {};
+    s.derived.push(...Object.keys(derived));
+    for (const [metric, value] of Object.entries(derived)) columns.push(s.id, d, metric, value, true);
+    if (columns.submission.length >= BATCH) await flush();
+  }
+  await flush();
+  return stored;
+}
+
+function emptyColumns() {
+  const c = {
+    submission: [] as number[],
+    institution: [] as string[],
+    period: [] as string[],
+    metric: [] as string[],
+    value: [] as number[],
+    derived: [] as ('t' | 'f')[],
+    push(id: number, d: SubmissionDraft, metric: string, value: number, derived: boolean) {
+      c.submission.push(id);
+      c.institution.push(d.institution);
+      c.period.push(d.period);
+      c.metric.push(metric);
+      c.value.push(value);
+      c.derived.push(derived ? 't' : 'f');
+    },
+  };
+  return c;
+}

@@ -1,0 +1,200 @@
+import type { ActiveAlert, Localized, Transition } from '../alerts/alert.types.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { FREQUENCIES, type Frequency } from '../catalog/period.js';
+import { daysOverdue, filingDueDay, periodEndsAt, periodsDue } from '../filing/deadline.js';
+import type { InstitutionRef } from './evaluate.js';
+import { fingerprintOf } from './rule.alert.js';
+import type { MissingFilingRule, Rule } from './rule.schema.js';
+import { renderFilingSummary } from './rule.template.js';
+import { resolveAlert, stepAlert } from './rule.transition.js';
+
+/** A current submission: the institution filed data for the period. */
+export interface Filing {
+  institution: string;
+  period: string;
+  submissionId: number | null;
+}
+
+/**
+ * The `metric` a missing-filing alert carries: `filing:monthly` or `filing:quarterly`. The colon keeps
+ * it apart from every catalog metric code (lower_snake_case), so an alert tells by its metric which
+ * kind of rule it belongs to.
+ */
+export function filingMetric(frequency: Frequency): string {
+  return `filing:${frequency}`;
+}
+
+/** What a missing-filing alert is about, shown where a threshold alert shows its metric's name. */
+export const FILING_NAMES: Readonly<Record<Frequency, Localized>> = {
+  monthly: { zh: '月度数据报送', en: 'Monthly filing' },
+  quarterly: { zh: '季度数据报送', en: 'Quarterly filing' },
+};
+
+/** The frequency of a missing-filing alert's metric; `undefined` for a threshold alert's metric. */
+export function filingFrequencyOf(metric: string): Frequency | undefined {
+  return FREQUENCIES.find((f) => filingMetric(f) === metric);
+}
+
+/** The `metric` of the alerts a rule raises: its metric, or `filing:<frequency>` for a missing filing. */
+export function alertMetricOf(rule: Rule): string {
+  return rule.kind === 'missing_filing' ? filingMetric(rule.frequency) : rule.metric;
+}
+
+/** What a missing-filing evaluation needs besides the rule; indexes are built once per evaluation. */
+export interface FilingContext {
+  readonly catalog: Catalog;
+  readonly institutions: readonly InstitutionRef[];
+  /** Current submissions by {@link filingKey}. */
+  readonly filings: ReadonlyMap<string, Filing>;
+  readonly previousByFingerprint: ReadonlyMap<string, ActiveAlert>;
+  /** Previous alerts by `ruleKey(rule id, institution)`. */
+  readonly previousByRule: ReadonlyMap<string, readonly ActiveAlert[]>;
+  readonly now: Date;
+  readonly timeZone: string;
+}
+
+/** What one rule decided: alerts to keep active, transitions, and the fingerprints it judged. */
+export interface RuleOutcome {
+  readonly active: ActiveAlert[];
+  readonly transitions: Transition[];
+  readonly decided: string[];
+}
+
+/** Index key of a filing: institution and period. */
+export function filingKey(institution: string, period: string): string {
+  return `${institution}\u0000${period}`;
+}
+
+/** Index key of previous alerts: rule id and institution. */
+export function ruleKey(ruleId: string, institution: string | null): string {
+  return `${ruleId}\u0000${institution ?? '*'}`;
+}
+
+/**
+ * Judges one missing-filing rule for every listed institution of its types. The periods judged are
+ * the rule's `lookback` latest periods whose deadline has passed at `now`, less those that ended
+ * before the institution existed (`establishedAt`), plus the periods of the institution's active
+ * alerts of this rule (a filing still missing stays an alert after its period leaves the window).
+ * A period with a filing resolves its alert; one without fires at once, its value the days overdue.
+ * @throws when the catalog has no deadline for the rule's frequency or a template fails to render.
+ */
+export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext): RuleOutcome {
+  const { catalog, now, timeZone } = ctx;
+  const deadlines = catalog.filingDeadlines;
+  const metric = filingMetric(rule.frequency);
+  const due = periodsDue(rule.frequency, now, deadlines, timeZone, rule.lookback);
+  const endsAt = due.map((period) => periodEndsAt(period, timeZone).getTime());
+  // The oldest period ends first: an institution that existed by then is expected to file them all.
+  const oldestEnd = Math.min(...endsAt);
+  const facts = new Map<string, { dueDate: string; daysOverdue: number }>();
+  const factsOf = (period: string) => {
+    let f = facts.get(period);
+    if (!f) {
+      f = {
+        dueDate: filingDueDay(period, deadlines),
+        daysOverdue: daysOverdue(period, now, deadlines, timeZone),
+      };
+      facts.set(period, f);
+    }
+    return f;
+  };
+
+  const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
+  for (const institution of ctx.institutions) {
+    if (!rule.types.includes(institution.type)) continue;
+    const since = institution.establishedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+    // Expected: the institution existed when the period ended (balances are reported as at its end).
+    let periods: readonly string[] =
+      since < oldestEnd ? due : due.filter((_, i) => since < (endsAt[i] as number));
+    const previous = ctx.previousByRule.get(ruleKey(rule.id, institution.code));
+    if (previous) {
+      // A filing still missing stays judged after its period leaves the window.
+      const extra = previous.filter((a) => a.metric === metric && !periods.includes(a.period));
+      if (extra.length > 0) periods = [...periods, ...extra.map((a) => a.period)];
+    }
+    for (const period of periods) {
+      const fingerprint = fingerprintOf(rule.id, institution.code, period);
+      const prev = ctx.previousByFingerprint.get(fingerprint);
+      outcome.decided.push(fingerprint);
+      const { dueDate, daysOverdue: days } = factsOf(period);
+      const filing = ctx.filings.get(filingKey(institution.code, period));
+      if (filing) {
+        if (prev) {
+          outcome.transitions.push(
+            resolveAlert(prev, now, { period, value: days, submissionId: filing.submissionId }),
+          );
+        }
+        continue;
+      }
+      const summary = renderFilingSummary(rule.summary, {
+        institution: institution.code,
+        institutionName: institution.name,
+        period,
+        frequency: rule.frequency,
+        dueDate,
+        daysOverdue: days,
+        severity: rule.severity,
+      });
+      const step = stepAlert(
+        prev,
+        {
+          fingerprint,
+          ruleId: rule.id,
+          institution: institution.code,
+          metric,
+          state: 'firing',
+          severity: rule.severity,
+          value: days,
+          threshold: 0,
+          period,
+          firstPeriod: period,
+          periods: 1,
+          submissionId: null,
+          summary,
+          source: rule.source,
+        },
+        now,
+      );
+      outcome.active.push(step.alert);
+      if (step.transition) outcome.transitions.push(step.transition);
+    }
+  }
+  return outcome;
+}
+
+/**
+ * The periods whose filings an evaluation of these rules will look up: every missing-filing rule's
+ * window at `now` and the periods of its active alerts. Load the current submissions of the
+ * institutions evaluated for these periods and pass them as `filings`; a rule this cannot place (no
+ * deadline for its frequency) is skipped here and reports its error when evaluated.
+ */
+export function filingPeriodsToLoad(input: {
+  readonly rules: readonly Rule[];
+  readonly catalog: Catalog;
+  readonly previous: readonly ActiveAlert[];
+  readonly now: Date;
+  readonly timeZone: string;
+}): string[] {
+  const periods = new Set<string>();
+  const filingRules = new Map<string, string>();
+  for (const rule of input.rules) {
+    if (rule.kind !== 'missing_filing') continue;
+    filingRules.set(rule.id, filingMetric(rule.frequency));
+    try {
+      const due = periodsDue(
+        rule.frequency,
+        input.now,
+        input.catalog.filingDeadlines,
+        input.timeZone,
+        rule.lookback,
+      );
+      for (const p of due) periods.add(p);
+    } catch {
+      // Reported by the evaluation, which isolates the rule.
+    }
+  }
+  for (const prev of input.previous) {
+    if (filingRules.get(prev.ruleId) === prev.metric) periods.add(prev.period);
+  }
+  return [...periods].sort();
+}
