@@ -367,7 +367,7 @@ function bulkSection(r: BulkResult): string[] {
       `(${r.spec.institutions.toLocaleString('en-US')} institutions × ${r.spec.metrics} monthly metrics, one month, ` +
       `${fmt(r.bytes / 2 ** 20)} MiB) vs COPY into \`observations\``,
     '',
-    `\`node --import tsx src/main.ts import <file>\` in a child process, wall time from spawn to exit; peak RSS of ` +
+    `${r.cli === 'compiled' ? '`node dist/src/main.js import <file>` (the production build)' : '`node --import tsx src/main.ts import <file>` (`npm run cli`)'} in a child process, wall time from spawn to exit; peak RSS of ` +
       `the child; COPY of the ${r.stored.toLocaleString('en-US')} rows the import stores into the same table ` +
       `(key, index, foreign key) of a second database. ${r.imports.length} run(s) each, alternating; medians. ` +
       `PostgreSQL ${r.pgVersion}, ${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The hook that makes a child Node process report its own peak RSS at exit. */
 const PEAK_RSS_HOOK = path.join(path.dirname(new URL(import.meta.url).pathname), 'peak-rss.hook.ts');
@@ -48,16 +49,26 @@ function vmHwmBytes(pid: number): number | undefined {
 
 /**
  * Runs `node --import tsx <args>` in the project root with only `env` (plus PATH and HOME), measuring
- * wall time and peak RSS (polled every `pollMs`). Kills it with SIGKILL after `timeoutMs`.
+ * wall time and peak RSS (polled every `pollMs`). Kills it with SIGKILL after `timeoutMs`. With
+ * `compiled`, a folder holding the project built to JavaScript (`tsc --outDir`), runs the `.js` files
+ * there with plain `node` instead, as the production build runs.
  */
 export async function runNode(
   args: readonly string[],
   env: Record<string, string>,
-  options: { pollMs?: number; timeoutMs?: number } = {},
+  options: { pollMs?: number; timeoutMs?: number; compiled?: string } = {},
 ): Promise<ChildRun> {
   const rssFile = path.join(os.tmpdir(), `riskwatch-bench-rss-${process.pid}-${Date.now()}`);
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PEAK_RSS_HOOK, ...args], {
+  const { compiled } = options;
+  const nodeArgs = compiled
+    ? [
+        '--import',
+        pathToFileURL(path.join(compiled, 'bench/lib/peak-rss.hook.js')).href,
+        ...args.map((a) => (a.endsWith('.ts') ? path.join(compiled, a.replace(/\.ts$/, '.js')) : a)),
+      ]
+    : ['--import', 'tsx', '--import', PEAK_RSS_HOOK, ...args];
+  const child = spawn(process.execPath, nodeArgs, {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? os.tmpdir(),

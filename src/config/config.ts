@@ -45,7 +45,7 @@ const envSchema = z.object({
     .default(64 * 1024 * 1024),
   MAX_UPLOAD_ROWS: z.coerce.number().int().positive().default(1_000_000),
   MAX_UPLOAD_COLUMNS: z.coerce.number().int().positive().max(16_384).default(1000),
-  MAX_UPLOAD_VALUES: z.coerce.number().int().positive().default(5_000_000),
+  MAX_UPLOAD_VALUES: z.coerce.number().int().positive().default(1_500_000),
   EVALUATION_CRON: z.string().default('*/15 * * * *'),
   DISPATCH_CRON: z.string().default('*/10 * * * * *'),
   SCHEDULER: z.enum(['on', 'off']).default('on'),

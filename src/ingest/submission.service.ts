@@ -54,7 +54,7 @@ const EVALUATION_SLICE = 5000;
 export const DEFAULT_TABLE_LIMITS: TableLimits = {
   maxRows: 1_000_000,
   maxColumns: 1000,
-  maxValues: 5_000_000,
+  maxValues: 1_500_000,
 };
 
 /**
@@ -237,7 +237,7 @@ async function store(
         .executeTakeFirstOrThrow();
       deps.logger?.info({ upload_id: upload.id, submissions: drafts.length }, 'import: writing');
       const stored = await storeVersions(trx, upload.id, drafts, catalog, dueAt, now, (batch) => {
-        if (phases.bulk && batch % 4 === 0) releaseGarbage();
+        if (phases.bulk && batch % 5 === 0) releaseGarbage();
       });
       phases.mark('write');
       for (const s of stored.filter((x) => x.late)) {
