@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/http/app.js';
 import { ADMIN, createTestService, type TestService } from '../support/service.js';
 
 const auth = { Authorization: `Bearer ${ADMIN}` };
@@ -186,5 +189,18 @@ describe('receipts, versions and replays', () => {
     ]);
     expect(bad.body.errors_total).toBe(2);
     expect(await counts(t)).toEqual(before);
+  });
+
+  it('leaves no uploaded file behind, and sweeps files a crashed process left over an hour ago', async () => {
+    const dir = path.join(t.dataDir, 'tmp', 'uploads');
+    await upload(t, 'institution,period,metric,value\nQZRCB01,2024-06,npl_ratio,1\n').expect(201);
+    await upload(t, 'institution,period,metric,value\nQZRCB01,2024-06,npl_ratio,x\n').expect(422);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'stale'), 'x');
+    fs.writeFileSync(path.join(dir, 'recent'), 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(path.join(dir, 'stale'), twoHoursAgo, twoHoursAgo);
+    createApp(t.services);
+    expect(fs.readdirSync(dir)).toEqual(['recent']);
   });
 });

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { type RequestHandler, Router } from 'express';
 import multer from 'multer';
@@ -18,6 +18,22 @@ import { AppError } from '../app-error.js';
 import { type Access, principalOf, scopeInstitution, visibleOrNotFound } from '../auth.middleware.js';
 import { parseBody, parseQuery } from '../validate.js';
 
+/**
+ * Removes upload files a crashed process left behind. Each request removes its own file; only files
+ * older than an hour are swept, since another replica may share the folder and be reading one now.
+ */
+function sweepStaleUploads(dir: string, maxAgeMs = 60 * 60_000): void {
+  const cutoff = Date.now() - maxAgeMs;
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const file = path.join(dir, name);
+    try {
+      if (fs.statSync(file).mtimeMs < cutoff) fs.rmSync(file, { force: true });
+    } catch {
+      // Gone already, or removed by another replica's sweep.
+    }
+  }
+}
+
 /** A receipt with the submission's id and version on top when the upload made exactly one, as a single upload's answer reads. */
 function withSubmissionId(receipt: UploadReceipt) {
   const only = receipt.submissions_total === 1 ? receipt.submissions[0] : undefined;
@@ -29,8 +45,10 @@ export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => Requ
   const router = Router();
   const { config } = deps;
   // Files go to disk, not memory: a bulk import is read as a stream and memory stays flat.
+  const uploadDir = path.join(config.dataDir, 'tmp', 'uploads');
+  sweepStaleUploads(uploadDir);
   const multipart = multer({
-    dest: path.join(config.dataDir, 'tmp', 'uploads'),
+    dest: uploadDir,
     // Browsers and HTTP clients send a file name as raw UTF-8 (RFC 7578); busboy would read it as latin1.
     defParamCharset: 'utf8',
     limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, parts: 12, fieldSize: 64 * 1024 },
@@ -104,7 +122,7 @@ export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => Requ
             },
           );
         } finally {
-          await fs.rm(file.path, { force: true });
+          await fs.promises.rm(file.path, { force: true });
         }
       } else if (req.is('application/json')) {
         const upload = (() => {
