@@ -6,6 +6,7 @@ import pg from 'pg';
 import { DataDirLock } from './data-dir.lock.js';
 import { PGlitePool } from './pglite.pool.js';
 import type { Database } from './schema.js';
+import { recordingPool } from './transaction-client.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -50,7 +51,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     });
     // An idle client that loses its server must not crash the process.
     pool.on('error', () => undefined);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: recordingPool(pool) }) });
     return { db, engine: 'postgres', close: () => db.destroy() };
   }
 

@@ -13,6 +13,7 @@ import { localDate } from '../catalog/calendar.js';
 import { lockInstitutions } from '../db/advisory-locks.js';
 import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
+import { transactionClient, withTransactionClient } from '../db/transaction-client.js';
 import { filingDueAt } from '../filing/deadline.js';
 import { AppError } from '../http/app-error.js';
 import { enqueueReceipt } from '../notify/receipt.outbox.js';
@@ -207,9 +208,9 @@ async function store(
   };
   const codes = [...new Set(drafts.map((d) => d.institution))].sort();
 
-  return deps.db
-    .transaction()
-    .execute(async (trx) => {
+  // Inside withTransactionClient, the transaction's pg client is at hand for COPY (PostgreSQL only).
+  return withTransactionClient(() =>
+    deps.db.transaction().execute(async (trx) => {
       // Serialises uploads for the same institutions, so versions never collide and a replay is seen.
       await lockInstitutions(trx, codes);
       const replay = await findReplay(trx, meta, drafts.length);
@@ -236,9 +237,18 @@ async function store(
         .returning('id')
         .executeTakeFirstOrThrow();
       deps.logger?.info({ upload_id: upload.id, submissions: drafts.length }, 'import: writing');
-      const stored = await storeVersions(trx, upload.id, drafts, catalog, dueAt, now, (batch) => {
-        if (phases.bulk && batch % 5 === 0) releaseGarbage();
-      });
+      const stored = await storeVersions(
+        trx,
+        upload.id,
+        drafts,
+        catalog,
+        dueAt,
+        now,
+        (batch) => {
+          if (phases.bulk && batch % 5 === 0) releaseGarbage();
+        },
+        phases.bulk ? transactionClient() : undefined,
+      );
       phases.mark('write');
       for (const s of stored.filter((x) => x.late)) {
         problems.warning({
@@ -282,13 +292,13 @@ async function store(
         },
       });
       return receipt;
-    })
-    .then((receipt) => {
-      phases.mark('commit');
-      deps.logger?.info(
-        { upload_id: receipt.upload_id, rows: meta.rowCount, ...phases.total() },
-        'import: committed',
-      );
-      return receipt;
-    });
+    }),
+  ).then((receipt) => {
+    phases.mark('commit');
+    deps.logger?.info(
+      { upload_id: receipt.upload_id, rows: meta.rowCount, ...phases.total() },
+      'import: committed',
+    );
+    return receipt;
+  });
 }
