@@ -31,6 +31,7 @@ export type { UploadMeta } from './receipt.js';
 import { storeVersions } from './submission.writer.js';
 import { readObservations } from './table.observations.js';
 import { inspectFile, readTable, type TableLimits, type UploadFile } from './upload.file.js';
+import type { SheetChoice } from './xlsx.reader.js';
 
 /** Reported to metrics: accepted uploads and the codes of rejected ones. */
 export interface SubmissionObserver extends EvaluationObserver {
@@ -78,8 +79,22 @@ export async function ingestFile(
     phases.mark('inspect');
     const collector = new ObservationCollector(await validationContext(deps, snapshot, principal, now));
     const limits = options.limits ?? DEFAULT_TABLE_LIMITS;
-    const rows = readTable(file, inspection, { sheet: options.sheet, limits });
-    const { layout, dataRows } = await readObservations(rows, snapshot.catalog, collector, limits.maxValues);
+    let sheet: SheetChoice | undefined;
+    const rows = readTable(file, inspection, {
+      sheet: options.sheet,
+      limits,
+      onSheet: (chosen) => {
+        sheet = chosen;
+      },
+    });
+    const { layout, dataRows } = await readObservations(
+      rows,
+      snapshot.catalog,
+      collector,
+      limits.maxValues,
+    ).catch((error: unknown) => {
+      throw options.sheet === undefined && sheet ? withSheetHint(error, sheet) : error;
+    });
     const format = `${inspection.kind === 'xlsx' ? 'xlsx' : 'csv'}-${layout}`;
     phases.bulk = collector.count >= BULK_VALUES;
     phases.mark('read');
@@ -120,6 +135,23 @@ export async function submitObservations(
     });
   });
 }
+
+/**
+ * A workbook often opens on an instructions sheet (填报说明): when the first visible sheet has no usable
+ * header and there are others, the answer says which sheet was read and how to name another.
+ */
+function withSheetHint(error: unknown, sheet: SheetChoice): unknown {
+  if (!(error instanceof AppError) || error.code !== 'validation_failed' || sheet.others.length === 0)
+    return error;
+  if (!error.errors.some((e) => HEADER_CODES.has(e.code))) return error;
+  const message = `The first visible sheet, ${sheet.name}, was read; the workbook also has ${sheet.others.join(', ')}: name the data sheet with ?sheet= or the form field sheet`;
+  return new AppError(error.status, error.code, error.message, [
+    ...error.errors,
+    { code: 'sheet_hint', field: 'sheet', value: sheet.name, message },
+  ]);
+}
+
+const HEADER_CODES = new Set(['missing_column', 'unknown_column', 'duplicate_column', 'unknown_metric']);
 
 /** Counts a rejection (and its codes) for metrics before passing the error on. */
 async function rejectingOn<T>(deps: SubmissionDeps, work: () => Promise<T>): Promise<T> {

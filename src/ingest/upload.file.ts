@@ -5,6 +5,7 @@ import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { AppError } from '../http/app-error.js';
 import { type TableLimits, type TableRow, tooManyColumns, tooManyRows } from './table.js';
+import type { SheetChoice } from './xlsx.reader.js';
 
 export type { TableLimits } from './table.js';
 
@@ -100,6 +101,8 @@ export async function inspectFile(file: UploadFile): Promise<FileInspection> {
 export interface TableOptions {
   /** XLSX only: the sheet to read; default the first visible one. */
   readonly sheet?: string | undefined;
+  /** XLSX only: told which sheet is read and which others there are. */
+  readonly onSheet?: ((sheet: SheetChoice) => void) | undefined;
   readonly limits: TableLimits;
 }
 
@@ -117,7 +120,7 @@ export function readTable(
 /** exceljs is loaded on the first workbook: ~30 MB a CSV-only process (a bulk CSV import) does not need. */
 async function* readXlsx(path: string, options: TableOptions): AsyncGenerator<TableRow> {
   const { readXlsxRows } = await import('./xlsx.reader.js');
-  yield* readXlsxRows(path, { sheet: options.sheet, limits: options.limits });
+  yield* readXlsxRows(path, { sheet: options.sheet, limits: options.limits, onSheet: options.onSheet });
 }
 
 /** The delimiter of a delimited text file, from its first line: Excel's "Unicode text" is tab-separated. */

@@ -10,6 +10,14 @@ export interface XlsxOptions {
   /** The worksheet to read, which may be hidden; by default the first visible one. */
   readonly sheet?: string | undefined;
   readonly limits: TableLimits;
+  /** Told which sheet is read and which others the workbook has, before its first row. */
+  readonly onSheet?: ((sheet: SheetChoice) => void) | undefined;
+}
+
+/** The sheet read, and the other worksheets' names (for a hint when the wrong one was read). */
+export interface SheetChoice {
+  readonly name: string;
+  readonly others: readonly string[];
 }
 
 /** The parts of exceljs's streaming reader used here; its typings leave them out. */
@@ -204,7 +212,11 @@ function chooseSheet(workbook: StreamingWorkbook, worksheets: readonly string[],
     ]);
   }
   if (!worksheets.includes(chosen.part)) throw unreadable();
-  return chosen.part;
+  return {
+    part: chosen.part,
+    name: chosen.name,
+    others: sheets.filter((s) => s !== chosen).map((s) => s.name),
+  };
 }
 
 /** Removes quoted literals, escaped characters and [colour] or [condition] sections from a number format. */
@@ -308,7 +320,11 @@ export async function* readXlsxRows(filePath: string, options: XlsxOptions): Asy
         for (; !spooled.done; spooled = await step(sheets.next())) spooled.value.iterator.destroy?.();
         throw unreadable();
       }
-      target ??= chooseSheet(reader, worksheets, options.sheet);
+      if (target === undefined) {
+        const chosen = chooseSheet(reader, worksheets, options.sheet);
+        target = chosen.part;
+        options.onSheet?.({ name: chosen.name, others: chosen.others });
+      }
       // Any other sheet is skipped: exceljs drains its entry when asked for the next one.
       if (worksheets[index] !== target) continue;
       const date1904 = reader.properties?.model?.date1904 === true;

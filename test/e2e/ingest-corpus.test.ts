@@ -886,14 +886,16 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'XLSX, no sheet named: the first visible sheet holds instructions, not a header',
+    name: 'XLSX, no sheet named: the first visible sheet holds instructions, not a header; the answer names the others',
     file: 'named-sheets.xlsx',
     type: XLSX,
-    expect: invalid([
-      ['missing_column', 1],
-      ['missing_column', 1],
-      ['unknown_metric', 1, 1],
-    ]),
+    expect: invalid([['missing_column', 1], ['missing_column', 1], ['unknown_metric', 1, 1], ['sheet_hint']]),
+    andThen: async (body) => {
+      const hint = (body as unknown as { errors: Array<{ code: string; message: string }> }).errors.at(-1);
+      expect(hint?.message).toMatch(
+        /^The first visible sheet, 填报说明, was read; the workbook also has .*2024年6月/,
+      );
+    },
   },
   {
     name: 'XLSX, dates formatted yyyy-mm in the period column (the sheet shows 2024-06): read as 2024-06',
