@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/demo/demo.random.js';
 /**
  * Synthetic data for bulk uploads: a rules folder whose catalog gives one institution type many monthly
  * metrics, a long-layout CSV of institutions × metrics for one month, and the same values as the rows of
@@ -107,17 +108,6 @@ export function writeBulkRulesDir(dir: string, metrics: number): Catalog {
   return loaded.value.catalog;
 }
 
-/** mulberry32: a small, fast, seeded generator; uniform in [0, 1). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const cents = (x: number) => (Math.round(x * 100) / 100).toFixed(2);
 /** Whether `x` lies within a hundredth of a cent of a rounding tie at two decimals. */
@@ -163,7 +153,7 @@ export function* bulkValues(
   block = 1000,
 ): Generator<Array<{ code: string; values: string[] }>> {
   const metrics = bulkMetrics(spec.metrics);
-  const next = generator(spec.seed ?? 20240630);
+  const next = mulberry32(spec.seed ?? 20240630);
   for (let start = 1; start <= spec.institutions; start += block) {
     const out: Array<{ code: string; values: string[] }> = [];
     for (let i = start; i < Math.min(start + block, spec.institutions + 1); i++)

@@ -116,20 +116,12 @@ export async function loadInstitutionRefs(
     .execute();
   return rows.map(({ established_on, created_at, ...i }) => ({
     ...i,
-    establishedAt: laterOf(
-      created_at,
-      established_on ? startOfZonedDay(dateText(established_on), timeZone) : null,
-    ),
+    establishedAt: laterOf(created_at, established_on ? startOfZonedDay(established_on, timeZone) : null),
   }));
 }
 
 function laterOf(a: Date, b: Date | null): Date {
   return b && b > a ? b : a;
-}
-
-/** A `date` column as `YYYY-MM-DD`, whether the driver returns text or a Date at UTC midnight. */
-function dateText(value: string | Date): string {
-  return value instanceof Date ? value.toISOString().slice(0, 10) : value;
 }
 
 /** The current version's observations of the given institutions, every period. */

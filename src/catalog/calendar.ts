@@ -1,15 +1,5 @@
+import { zonedDay } from '../filing/zoned-day.js';
 import { type Period, shiftPeriod } from './period.js';
-
-/** The calendar date (`YYYY-MM-DD`) an instant falls on in a time zone. */
-export function localDate(at: Date, timeZone: string): string {
-  // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
-}
 
 function firstMonth(p: Period): number {
   return p.frequency === 'monthly' ? p.index : (p.index - 1) * 3 + 1;
@@ -41,7 +31,7 @@ export function quarterEndingIn(p: Period): Period | undefined {
 
 /** The last month that has ended at `at` in a time zone (`YYYY-MM`): the period now due for filing. */
 export function latestEndedMonth(at: Date, timeZone: string): string {
-  const [year, month] = localDate(at, timeZone).split('-').map(Number) as [number, number];
+  const [year, month] = zonedDay(at, timeZone).split('-').map(Number) as [number, number];
   const y = month === 1 ? year - 1 : year;
   const m = month === 1 ? 12 : month - 1;
   return `${y}-${String(m).padStart(2, '0')}`;

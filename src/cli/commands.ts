@@ -197,11 +197,7 @@ export async function importCommand(
       new Date(),
       {
         sheet: options.sheet,
-        limits: {
-          maxRows: config.maxUploadRows,
-          maxColumns: config.maxUploadColumns,
-          maxValues: config.maxUploadValues,
-        },
+        limits: config.uploadLimits,
       },
     ).catch(describeAppError);
     await s.dispatcher.kick();

@@ -66,11 +66,15 @@ export interface Config {
   readonly publicUrl: string;
   readonly logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   readonly maxUploadBytes: number;
-  /** Rows (CSV records or sheet rows) one upload may hold: memory is proportional to them. */
-  readonly maxUploadRows: number;
-  readonly maxUploadColumns: number;
-  /** Values (non-empty metric cells) one upload may hold: what an upload's memory is proportional to. */
-  readonly maxUploadValues: number;
+  /**
+   * What one upload may hold: rows (CSV records or sheet rows, header included), columns, and values
+   * (non-empty metric cells), which an upload's memory is proportional to.
+   */
+  readonly uploadLimits: {
+    readonly maxRows: number;
+    readonly maxColumns: number;
+    readonly maxValues: number;
+  };
   readonly evaluationCron: string;
   readonly dispatchCron: string;
   readonly schedulerEnabled: boolean;
@@ -112,9 +116,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     logLevel: e.LOG_LEVEL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
-    maxUploadRows: e.MAX_UPLOAD_ROWS,
-    maxUploadColumns: e.MAX_UPLOAD_COLUMNS,
-    maxUploadValues: e.MAX_UPLOAD_VALUES,
+    uploadLimits: Object.freeze({
+      maxRows: e.MAX_UPLOAD_ROWS,
+      maxColumns: e.MAX_UPLOAD_COLUMNS,
+      maxValues: e.MAX_UPLOAD_VALUES,
+    }),
     evaluationCron: e.EVALUATION_CRON,
     dispatchCron: e.DISPATCH_CRON,
     schedulerEnabled: e.SCHEDULER === 'on',

@@ -224,17 +224,6 @@ export const problem = z.object({
   code: z.string(),
   detail: z.string(),
   instance: z.string(),
-  errors: z
-    .array(
-      z.object({
-        code: z.string(),
-        message: z.string(),
-        row: z.number().optional(),
-        column: z.number().optional(),
-        field: z.string().optional(),
-        path: z.string().optional(),
-        value: z.unknown().optional(),
-      }),
-    )
-    .optional(),
+  errors_total: z.number().optional(),
+  errors: z.array(problemDetail).optional(),
 });

@@ -9,12 +9,12 @@ import {
 } from '../alerts/evaluation.service.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { Principal } from '../auth/api-key.js';
-import { localDate } from '../catalog/calendar.js';
 import { lockInstitutions } from '../db/advisory-locks.js';
 import { chunks } from '../db/chunks.js';
 import type { Database } from '../db/schema.js';
 import { transactionClient, withTransactionClient } from '../db/transaction-client.js';
 import { filingDueAt } from '../filing/deadline.js';
+import { zonedDay } from '../filing/zoned-day.js';
 import { AppError } from '../http/app-error.js';
 import { enqueueReceipt } from '../notify/receipt.outbox.js';
 import { checkConsistency, checkJumps } from './consistency.js';
@@ -53,12 +53,6 @@ const BULK_VALUES = 100_000;
 /** Institutions evaluated at a time within one upload's transaction. */
 const EVALUATION_SLICE = 5000;
 
-export const DEFAULT_TABLE_LIMITS: TableLimits = {
-  maxRows: 1_000_000,
-  maxColumns: 1000,
-  maxValues: 1_500_000,
-};
-
 /**
  * Ingests an uploaded file (CSV long/wide in UTF-8, GB18030 or UTF-16; XLSX): read and validated as a
  * stream, then stored atomically with one new version per (institution, period), evaluated in the
@@ -70,7 +64,7 @@ export async function ingestFile(
   file: UploadFile,
   principal: Principal,
   now: Date,
-  options: { sheet?: string | undefined; explanation?: string | undefined; limits?: TableLimits } = {},
+  options: { sheet?: string | undefined; explanation?: string | undefined; limits: TableLimits },
 ): Promise<UploadReceipt> {
   const snapshot = deps.snapshot();
   return rejectingOn(deps, async () => {
@@ -78,7 +72,7 @@ export async function ingestFile(
     const inspection = await inspectFile(file);
     phases.mark('inspect');
     const collector = new ObservationCollector(await validationContext(deps, snapshot, principal, now));
-    const limits = options.limits ?? DEFAULT_TABLE_LIMITS;
+    const { limits } = options;
     let sheet: SheetChoice | undefined;
     const rows = readTable(file, inspection, {
       sheet: options.sheet,
@@ -189,7 +183,7 @@ async function validationContext(
     institutions,
     principal,
     // Periods not over yet in the regulator's time zone are refused.
-    today: localDate(now, timeZone),
+    today: zonedDay(now, timeZone),
   };
 }
 

@@ -21,6 +21,53 @@ const SEVERITY_COLOURS = { info: '#1565c0', warning: '#e65100', critical: '#b71c
 const RESOLVED_COLOUR = '#2e7d32';
 
 /** Escapes text for HTML element content and quoted attribute values. */
+/** What every notification's HTML body holds, in one layout. */
+export interface HtmlBody {
+  readonly locale: string;
+  readonly subject: string;
+  readonly heading: string;
+  readonly colour: string;
+  /** Already-escaped HTML under the heading, or ''. */
+  readonly intro: string;
+  readonly rows: ReadonlyArray<readonly [string, string]>;
+  readonly sections?: ReadonlyArray<{
+    readonly title: string;
+    readonly items: readonly string[];
+    readonly note?: string | undefined;
+  }>;
+  readonly link: string;
+  readonly details: string;
+  readonly footer: string;
+}
+
+/** The HTML body shared by alert and receipt e-mails: heading, a label/value table, lists, link, footer. */
+export function htmlBody(b: HtmlBody): string {
+  return [
+    '<!DOCTYPE html>',
+    `<html lang="${b.locale}"><head><meta charset="utf-8"><title>${escapeHtml(b.subject)}</title></head>`,
+    '<body style="font-family:sans-serif;font-size:14px;color:#222">',
+    `<h2 style="color:${b.colour};margin:0 0 8px">${escapeHtml(b.heading)}</h2>`,
+    b.intro,
+    '<table cellpadding="4" style="border-collapse:collapse">',
+    ...b.rows.map(
+      ([label, value]) =>
+        `<tr><th align="left" style="padding-right:16px;white-space:nowrap">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,
+    ),
+    '</table>',
+    ...(b.sections ?? []).flatMap((section) => [
+      `<h3 style="margin:16px 0 4px">${escapeHtml(section.title)}</h3>`,
+      `<ul>${section.items.map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>`,
+      section.note ? `<p>${escapeHtml(section.note)}</p>` : '',
+    ]),
+    `<p><a href="${escapeHtml(b.link)}">${escapeHtml(b.details)}</a></p>`,
+    `<p style="color:#888;font-size:12px">${escapeHtml(b.footer)}</p>`,
+    '</body></html>',
+    '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -57,25 +104,17 @@ export function renderEmail(payload: AlertPayload, lang: Lang, options: RenderOp
   ].join('\n');
 
   const colour = payload.kind === 'resolved' ? RESOLVED_COLOUR : SEVERITY_COLOURS[payload.severity];
-  const html = [
-    '<!DOCTYPE html>',
-    `<html lang="${s.locale}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
-    '<body style="font-family:sans-serif;font-size:14px;color:#222">',
-    `<h2 style="color:${colour};margin:0 0 8px">${escapeHtml(heading)}</h2>`,
-    summary ? `<p>${escapeHtml(summary)}</p>` : '',
-    '<table cellpadding="4" style="border-collapse:collapse">',
-    ...rows.map(
-      ([label, value]) =>
-        `<tr><th align="left" style="padding-right:16px;white-space:nowrap">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,
-    ),
-    '</table>',
-    `<p><a href="${escapeHtml(link)}">${escapeHtml(s.details)}</a></p>`,
-    `<p style="color:#888;font-size:12px">${escapeHtml(s.footer)}</p>`,
-    '</body></html>',
-    '',
-  ]
-    .filter((line) => line !== '')
-    .join('\n');
+  const html = htmlBody({
+    locale: s.locale,
+    subject,
+    heading,
+    colour,
+    intro: summary ? `<p>${escapeHtml(summary)}</p>` : '',
+    rows,
+    link,
+    details: s.details,
+    footer: s.footer,
+  });
 
   return { subject, text, html };
 }

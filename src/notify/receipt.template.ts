@@ -1,5 +1,11 @@
 import { RECEIPT_STRINGS, type ReceiptStrings } from './email.strings.js';
-import { escapeHtml, formatTime, type RenderedEmail, type RenderOptions } from './email.template.js';
+import {
+  escapeHtml,
+  formatTime,
+  htmlBody,
+  type RenderedEmail,
+  type RenderOptions,
+} from './email.template.js';
 import type { ReceiptPayload } from './notification.payload.js';
 import type { Lang } from './routes.js';
 
@@ -56,30 +62,18 @@ export function renderReceiptEmail(payload: ReceiptPayload, options: RenderOptio
     '',
   ].join('\n');
 
-  const html = [
-    '<!DOCTYPE html>',
-    `<html lang="${s.locale}"><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>`,
-    '<body style="font-family:sans-serif;font-size:14px;color:#222">',
-    `<h2 style="color:#1565c0;margin:0 0 8px">${escapeHtml(heading)}</h2>`,
-    english ? `<p lang="en" style="color:#555">${escapeHtml(english)}</p>` : '',
-    '<table cellpadding="4" style="border-collapse:collapse">',
-    ...rows.map(
-      ([label, value]) =>
-        `<tr><th align="left" style="padding-right:16px;white-space:nowrap">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,
-    ),
-    '</table>',
-    ...sections.flatMap((section) => [
-      `<h3 style="margin:16px 0 4px">${escapeHtml(section.title)}</h3>`,
-      `<ul>${section.items.map((item) => `<li>${escapeHtml(item)}</li>`).join('')}</ul>`,
-      section.note ? `<p>${escapeHtml(section.note)}</p>` : '',
-    ]),
-    `<p><a href="${escapeHtml(link)}">${escapeHtml(s.details)}</a></p>`,
-    `<p style="color:#888;font-size:12px">${escapeHtml(s.footer)}</p>`,
-    '</body></html>',
-    '',
-  ]
-    .filter((line) => line !== '')
-    .join('\n');
+  const html = htmlBody({
+    locale: s.locale,
+    subject,
+    heading,
+    colour: '#1565c0',
+    intro: english ? `<p lang="en" style="color:#555">${escapeHtml(english)}</p>` : '',
+    rows,
+    sections,
+    link,
+    details: s.details,
+    footer: s.footer,
+  });
 
   return { subject, text, html };
 }

@@ -3,20 +3,10 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countRows } from '../support/database.js';
 import { ADMIN, createTestService, type TestService } from '../support/service.js';
 
 const auth = { Authorization: `Bearer ${ADMIN}` };
-
-async function countRows(
-  t: TestService,
-  table: 'submissions' | 'observations' | 'alerts' | 'uploads' | 'notification_outbox',
-) {
-  const row = await t.db.db
-    .selectFrom(table)
-    .select(({ fn }) => fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
 
 describe('the monitoring path through HTTP', () => {
   let t: TestService;
@@ -104,7 +94,7 @@ describe('the monitoring path through HTTP', () => {
       'alerts',
       'notification_outbox',
     ] as const) {
-      expect(await countRows(t, table)).toBe(0);
+      expect(await countRows(t.db.db, table)).toBe(0);
     }
   });
 

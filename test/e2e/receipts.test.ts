@@ -3,21 +3,14 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
+import { countRows } from '../support/database.js';
 import { ADMIN, createTestService, type TestService } from '../support/service.js';
 
 const auth = { Authorization: `Bearer ${ADMIN}` };
 let now = new Date('2024-07-10T02:00:00Z');
 
 async function counts(t: TestService) {
-  const n = async (table: 'uploads' | 'submissions' | 'observations' | 'audit_log') =>
-    Number(
-      (
-        await t.db.db
-          .selectFrom(table)
-          .select(({ fn }) => fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const n = (table: 'uploads' | 'submissions' | 'observations' | 'audit_log') => countRows(t.db.db, table);
   return {
     uploads: await n('uploads'),
     submissions: await n('submissions'),

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countRows } from '../support/database.js';
 import { ADMIN, createTestService, type TestService } from '../support/service.js';
 
 const admin = { Authorization: `Bearer ${ADMIN}` };
@@ -76,15 +77,7 @@ describe('POST /api/v1/submissions under arbitrary input', () => {
   });
   afterAll(async () => t.close());
 
-  const count = async (table: 'uploads' | 'submissions' | 'observations') =>
-    Number(
-      (
-        await t.db.db
-          .selectFrom(table)
-          .select(({ fn }) => fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = (table: 'uploads' | 'submissions' | 'observations') => countRows(t.db.db, table);
   const stored = async () => ({
     uploads: await count('uploads'),
     submissions: await count('submissions'),

@@ -114,11 +114,7 @@ export function submissionsRoutes(deps: AppDeps, guard: (access: Access) => Requ
             {
               sheet: query.sheet ?? field('sheet'),
               explanation: field('explanation'),
-              limits: {
-                maxRows: config.maxUploadRows,
-                maxColumns: config.maxUploadColumns,
-                maxValues: config.maxUploadValues,
-              },
+              limits: config.uploadLimits,
             },
           );
         } finally {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestEndedMonth as lastClosedMonth } from '../../../src/catalog/calendar.js';
 import { loadDemo } from '../../../src/cli/demo.command.js';
 import { DEMO_BREACHES } from '../../../src/demo/demo.data.js';
+import { countRows } from '../../support/database.js';
 import { createTestService, type TestService } from '../../support/service.js';
 
 describe(lastClosedMonth.name, () => {
@@ -17,15 +18,8 @@ describe(lastClosedMonth.name, () => {
 
 describe(loadDemo.name, () => {
   let t: TestService;
-  const count = async (table: 'institutions' | 'submissions' | 'alerts' | 'notification_outbox') =>
-    Number(
-      (
-        await t.db.db
-          .selectFrom(table)
-          .select(({ fn }) => fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const count = (table: 'institutions' | 'submissions' | 'alerts' | 'notification_outbox') =>
+    countRows(t.db.db, table);
 
   beforeAll(async () => {
     t = await createTestService();
