@@ -1,4 +1,3 @@
-import { mulberry32 } from '../../src/demo/demo.random.js';
 /**
  * Synthetic data for bulk uploads: a rules folder whose catalog gives one institution type many monthly
  * metrics, a long-layout CSV of institutions × metrics for one month, and the same values as the rows of
@@ -11,6 +10,7 @@ import { type Kysely, sql } from 'kysely';
 import YAML from 'yaml';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import type { Database } from '../../src/db/schema.js';
+import { mulberry32 } from '../../src/demo/demo.random.js';
 import { loadRulesDir } from '../../src/rules/rules.runtime.js';
 
 /** The shipped rules folder, whatever the working directory. */
@@ -107,7 +107,6 @@ export function writeBulkRulesDir(dir: string, metrics: number): Catalog {
   }
   return loaded.value.catalog;
 }
-
 
 const cents = (x: number) => (Math.round(x * 100) / 100).toFixed(2);
 /** Whether `x` lies within a hundredth of a cent of a rounding tie at two decimals. */
