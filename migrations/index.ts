@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-28T0000_initial.js';
 import * as ingestReceipts from './2026-11-28T0100_ingest_receipts.js';
+import * as observationIntegrity from './2026-11-28T0200_observation_integrity.js';
 
 /**
  * Every migration, by name in the order they apply. Listed statically so the same code runs under
@@ -9,4 +10,5 @@ import * as ingestReceipts from './2026-11-28T0100_ingest_receipts.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-28T0000_initial': initial,
   '2026-11-28T0100_ingest_receipts': ingestReceipts,
+  '2026-11-28T0200_observation_integrity': observationIntegrity,
 };

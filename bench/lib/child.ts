@@ -68,7 +68,9 @@ export async function runNode(
         ...args.map((a) => (a.endsWith('.ts') ? path.join(compiled, a.replace(/\.ts$/, '.js')) : a)),
       ]
     : ['--import', 'tsx', '--import', PEAK_RSS_HOOK, ...args];
-  const child = spawn(process.execPath, nodeArgs, {
+  // e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the child.
+  const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...extra, ...nodeArgs], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? os.tmpdir(),
