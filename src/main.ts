@@ -10,11 +10,12 @@ import {
   notifyTestCommand,
   rulesCheckCommand,
 } from './cli/commands.js';
-import { loadDemo } from './cli/demo.command.js';
-import { serve } from './cli/serve.command.js';
 import { ConfigError, loadConfig } from './config/config.js';
-import { buildOpenApiDocument } from './http/openapi.js';
 import { createLogger } from './logger.js';
+
+// The HTTP stack (express, the OpenAPI document, the demo) loads only for the commands that need it:
+// about half a second of start-up a scripted `import` or `keys` command need not pay.
+const serving = () => import('./cli/serve.command.js');
 
 const USAGE = `usage: riskwatch <command>
   serve                          run the service (default)
@@ -53,12 +54,14 @@ async function main(argv: string[]): Promise<void> {
     `${command}${sub && ['keys', 'rules', 'institutions', 'notify'].includes(command) ? ` ${sub}` : ''}`
   ) {
     case 'serve':
-      return serve(config, logger);
-    case 'demo':
-      return serve(config, logger, async (services) => {
+      return (await serving()).serve(config, logger);
+    case 'demo': {
+      const { loadDemo } = await import('./cli/demo.command.js');
+      return (await serving()).serve(config, logger, async (services) => {
         const loaded = await loadDemo(services);
         logger.info(loaded, 'demo data loaded');
       });
+    }
     case 'migrate':
       return print(await migrateCommand(config));
     case 'rules check':
@@ -73,8 +76,10 @@ async function main(argv: string[]): Promise<void> {
       return print(await institutionsImportCommand(config, logger, arg));
     case 'import':
       return print(await importCommand(config, logger, sub, { sheet: values.sheet }));
-    case 'openapi':
+    case 'openapi': {
+      const { buildOpenApiDocument } = await import('./http/openapi.js');
       return print(JSON.stringify(buildOpenApiDocument(config.publicUrl), null, 2));
+    }
     case 'notify test':
       return print(await notifyTestCommand(config, logger, arg));
     default:

@@ -10,7 +10,6 @@ import { type DatabaseHandle, openDatabase } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import type { Database } from './db/schema.js';
 import type { AppDeps } from './http/app.deps.js';
-import { createApp } from './http/app.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { DispatchRunner } from './notify/dispatch.runner.js';
 import { createMailer } from './notify/mail.transport.js';
@@ -123,7 +122,9 @@ export function createScheduler(services: Services): Scheduler {
 }
 
 /** Listens on the configured port; resolves with the server once it accepts connections. */
-export function listen(services: Services): Promise<Server> {
+export async function listen(services: Services): Promise<Server> {
+  // Loaded here, not at the top: commands that open the services without serving skip the HTTP stack.
+  const { createApp } = await import('./http/app.js');
   const app = createApp(services);
   return new Promise((resolve, reject) => {
     const server = app.listen(services.config.port, services.config.host, () => resolve(server));

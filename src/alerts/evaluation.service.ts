@@ -45,6 +45,12 @@ export async function evaluateInstitutions(
   now: Date,
   actor: string,
   observer?: EvaluationObserver,
+  /**
+   * Observations of these institutions that the caller stores in this transaction after the
+   * evaluation: an upload evaluates its new versions (already inserted) with their values from memory
+   * rather than reading back what it has just written. Only metrics some rule reads are used.
+   */
+  pending: readonly Observation[] = [],
 ): Promise<RecordedTransition[]> {
   const sorted = [...new Set(codes)].sort();
   if (sorted.length === 0) return [];
@@ -55,13 +61,13 @@ export async function evaluateInstitutions(
     loadInstitutionRefs(trx, sorted, timeZone),
     // Only the metrics some rule reads: a bulk import of 20 metrics for 30,000 banks need not read
     // 600,000 values back to evaluate the handful of ratios the rules watch.
-    loadCurrentObservations(trx, sorted, [
-      ...new Set(rules.flatMap((r) => ('metric' in r ? [r.metric] : []))),
-    ]),
+    loadCurrentObservations(trx, sorted, [...ruleMetrics(rules)]),
     loadActiveAlerts(trx, sorted),
   ]);
   const periods = filingPeriodsToLoad({ rules, catalog, previous, now, timeZone });
   const filings = await loadCurrentFilings(trx, sorted, periods);
+  const read = ruleMetrics(rules);
+  for (const o of pending) if (read.has(o.metric)) observations.push(o);
   const result = evaluate({ rules, catalog, institutions, observations, filings, previous, timeZone, now });
   const recorded = await recordTransitions(trx, result.transitions, actor);
 
@@ -94,6 +100,11 @@ export async function evaluateInstitutions(
   );
   observer?.evaluated((performance.now() - started) / 1000, result.health);
   return recorded;
+}
+
+/** The metrics the rules read. */
+export function ruleMetrics(rules: readonly Rule[]): Set<string> {
+  return new Set(rules.flatMap((r) => ('metric' in r ? [r.metric] : [])));
 }
 
 /**

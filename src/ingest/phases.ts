@@ -7,8 +7,8 @@ export class Phases {
   private last = performance.now();
   private readonly started = this.last;
   readonly ms: Record<string, number> = {};
-  mark(phase: string): void {
-    if (this.bulk) releaseGarbage();
+  mark(phase: string, collect = false): void {
+    if (this.bulk && collect) releaseGarbage();
     const now = performance.now();
     this.ms[`${phase}_ms`] = Math.round((this.ms[`${phase}_ms`] ?? 0) + now - this.last);
     this.last = now;

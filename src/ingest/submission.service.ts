@@ -6,6 +6,7 @@ import {
   type EvaluationObserver,
   evaluateInstitutions,
   type RulesSnapshot,
+  ruleMetrics,
 } from '../alerts/evaluation.service.js';
 import { recordAudit } from '../audit/audit.repository.js';
 import type { Principal } from '../auth/api-key.js';
@@ -28,7 +29,7 @@ import { findReplay, loadPreviousValues } from './upload.repository.js';
 
 export type { UploadMeta } from './receipt.js';
 
-import { storeVersions } from './submission.writer.js';
+import { insertUploadVersions, pendingObservations, writeObservations } from './submission.writer.js';
 import { readObservations } from './table.observations.js';
 import { inspectFile, readTable, type TableLimits, type UploadFile } from './upload.file.js';
 import type { SheetChoice } from './xlsx.reader.js';
@@ -91,7 +92,7 @@ export async function ingestFile(
     });
     const format = `${inspection.kind === 'xlsx' ? 'xlsx' : 'csv'}-${layout}`;
     phases.bulk = collector.count >= BULK_VALUES;
-    phases.mark('read');
+    phases.mark('read', true);
     return store(deps, snapshot, collector, principal, now, phases, {
       fileName: file.name,
       sha256: inspection.sha256,
@@ -263,19 +264,9 @@ async function store(
         .returning('id')
         .executeTakeFirstOrThrow();
       deps.logger?.info({ upload_id: upload.id, submissions: drafts.length }, 'import: writing');
-      const stored = await storeVersions(
-        trx,
-        upload.id,
-        drafts,
-        catalog,
-        dueAt,
-        now,
-        (batch) => {
-          if (phases.bulk && batch % 5 === 0) releaseGarbage();
-        },
-        phases.bulk ? transactionClient() : undefined,
-      );
-      phases.mark('write');
+      const versions = await insertUploadVersions(trx, upload.id, drafts, catalog, dueAt, now);
+      const { stored } = versions;
+      phases.mark('versions');
       for (const s of stored.filter((x) => x.late)) {
         problems.warning({
           code: 'late_filing',
@@ -283,15 +274,28 @@ async function store(
           message: `${s.institution} ${s.period} was due by ${s.due_at}; it is filed late`,
         });
       }
+      // Evaluated before the values are written, from memory: the new versions exist, the versions they
+      // supersede are no longer current, so the stored series lack exactly what the upload brings.
       // In slices, so a bulk import's evaluation holds one slice's series in memory, not every institution's.
+      const read = ruleMetrics(snapshot.rules);
       const recorded: RecordedTransition[] = [];
       for (const slice of chunks(codes, EVALUATION_SLICE)) {
+        const pending = pendingObservations(drafts, versions, new Set(slice), read);
         recorded.push(
-          ...(await evaluateInstitutions(trx, snapshot, slice, now, principal.name, deps.observer)),
+          ...(await evaluateInstitutions(trx, snapshot, slice, now, principal.name, deps.observer, pending)),
         );
-        if (phases.bulk) releaseGarbage();
       }
-      phases.mark('evaluate');
+      phases.mark('evaluate', true);
+      await writeObservations(
+        trx,
+        drafts,
+        versions,
+        (batch) => {
+          if (phases.bulk && batch % 10 === 0) releaseGarbage();
+        },
+        phases.bulk ? transactionClient() : undefined,
+      );
+      phases.mark('write');
       const receipt = buildReceipt(upload.id, meta, principal, now, stored, collector, recorded);
       // The uploader's receipt e-mail, if their key has an address: queued with the upload, or not at all.
       await enqueueReceipt(trx, principal, receipt);

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Database } from '../db/schema.js';
+import type { Observation } from '../rules/evaluate.js';
 import { draftValues, type SubmissionDraft } from './observation.types.js';
 
 /** One stored submission version, as the receipt lists it. */
@@ -33,11 +34,15 @@ function* batches<T>(items: readonly T[], size = BATCH): Generator<readonly T[]>
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
+/** An upload's new versions, in its drafts' order, and the values the catalog derives for each. */
+export interface UploadVersions {
+  readonly stored: StoredSubmission[];
+  readonly derived: ReadonlyArray<ReadonlyArray<readonly [metric: string, value: number]>>;
+}
+
 /**
  * Stores each draft as version n+1 of its (institution, period), marking version n superseded, with its
- * reported and derived observations. Set-based: each statement passes whole columns as arrays through
- * `unnest`, so the statement count grows with rows / 20,000, and PostgreSQL parses one statement, not
- * one per row. The caller holds the institutions' locks and the transaction.
+ * reported and derived observations. The caller holds the institutions' locks and the transaction.
  */
 export async function storeVersions(
   trx: Kysely<Database>,
@@ -51,11 +56,69 @@ export async function storeVersions(
   /** The transaction's `pg` client, when observations should go in through COPY (PostgreSQL, bulk). */
   copyClient?: pg.PoolClient,
 ): Promise<StoredSubmission[]> {
-  let batch = 0;
+  const versions = await insertUploadVersions(trx, uploadId, drafts, catalog, dueAt, now);
+  await writeObservations(trx, drafts, versions, afterBatch, copyClient);
+  return versions.stored;
+}
+
+/**
+ * Inserts version n+1 of each draft's (institution, period), marking version n superseded, and derives
+ * the values the catalog computes from the reported ones (recorded on each stored version). Set-based:
+ * two statements per 20,000 drafts.
+ */
+export async function insertUploadVersions(
+  trx: Kysely<Database>,
+  uploadId: number,
+  drafts: readonly SubmissionDraft[],
+  catalog: Catalog,
+  dueAt: DueDate,
+  now: Date,
+): Promise<UploadVersions> {
   const stored: StoredSubmission[] = [];
   for (const part of batches(drafts)) stored.push(...(await insertVersions(trx, uploadId, part, dueAt, now)));
+  const derived = drafts.map((d, i) => derivedOf(d, stored[i] as StoredSubmission, catalog));
+  return { stored, derived };
+}
 
-  if (copyClient) await copyObservations(copyClient, observationLines(drafts, stored, catalog), afterBatch);
+/**
+ * The values of an upload's new versions for some institutions and metrics, as the evaluator reads
+ * stored observations: what the upload will store, before it is written.
+ */
+export function pendingObservations(
+  drafts: readonly SubmissionDraft[],
+  { stored, derived }: UploadVersions,
+  institutions: ReadonlySet<string>,
+  metrics: ReadonlySet<string>,
+): Observation[] {
+  const pending: Observation[] = [];
+  for (const [i, d] of drafts.entries()) {
+    if (!institutions.has(d.institution)) continue;
+    const submissionId = (stored[i] as StoredSubmission).id;
+    const add = (metric: string, value: number) => {
+      if (metrics.has(metric))
+        pending.push({ institution: d.institution, metric, period: d.period, value, submissionId });
+    };
+    for (let k = 0; k < d.metrics.length; k++) add(d.metrics[k] as string, d.numbers[k] as number);
+    for (const [metric, value] of derived[i] ?? []) add(metric, value);
+  }
+  return pending;
+}
+
+/**
+ * Writes the reported and derived observations of an upload's new versions. Set-based: each
+ * statement passes whole columns as arrays through `unnest`, so the statement count grows with
+ * rows / 20,000 and PostgreSQL parses one statement, not one per row; or, given the transaction's
+ * client on PostgreSQL, one `COPY` streamed as it is made.
+ */
+export async function writeObservations(
+  trx: Kysely<Database>,
+  drafts: readonly SubmissionDraft[],
+  { stored, derived }: UploadVersions,
+  afterBatch?: (batch: number) => void,
+  copyClient?: pg.PoolClient,
+): Promise<void> {
+  let batch = 0;
+  if (copyClient) await copyObservations(copyClient, observationLines(drafts, stored, derived), afterBatch);
   else {
     // Observations go in as columns, one statement per batch, built from the drafts without an
     // intermediate object per row.
@@ -80,12 +143,11 @@ export async function storeVersions(
       for (let k = 0; k < d.metrics.length; k++) {
         columns.push(s.id, d, d.metrics[k] as string, d.numbers[k] as number, false);
       }
-      for (const [metric, value] of derivedOf(d, s, catalog)) columns.push(s.id, d, metric, value, true);
+      for (const [metric, value] of derived[i] ?? []) columns.push(s.id, d, metric, value, true);
       if (columns.submission.length >= BATCH) await flush();
     }
     await flush();
   }
-  return stored;
 }
 
 /**
@@ -154,7 +216,7 @@ const COPY_CHUNK_ROWS = 4000;
 function* observationLines(
   drafts: readonly SubmissionDraft[],
   stored: readonly StoredSubmission[],
-  catalog: Catalog,
+  derived: UploadVersions['derived'],
 ): Generator<string> {
   let chunk = '';
   let rows = 0;
@@ -163,7 +225,7 @@ function* observationLines(
     const prefix = `${s.id}\t${d.institution}\t${d.period}\t`;
     for (let k = 0; k < d.metrics.length; k++) chunk += `${prefix}${d.metrics[k]}\t${d.numbers[k]}\tf\n`;
     rows += d.metrics.length;
-    for (const [metric, value] of derivedOf(d, s, catalog)) {
+    for (const [metric, value] of derived[i] ?? []) {
       chunk += `${prefix}${metric}\t${value}\tt\n`;
       rows++;
     }

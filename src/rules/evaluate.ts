@@ -95,7 +95,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   const institutions = new Map(input.institutions.map((i) => [i.code, i]));
   const previousByFingerprint = new Map(previous.map((a) => [a.fingerprint, a]));
   // Built on first use, so evaluations without rules of a kind pay nothing for its indexes.
-  let series: Map<string, Observation[]> | undefined;
+  let series: SeriesIndex | undefined;
   let filingContext: FilingContext | undefined;
   const active: ActiveAlert[] = [];
   const transitions: Transition[] = [];
@@ -160,23 +160,27 @@ function evaluateThresholdRule(
   rule: ThresholdRule,
   catalog: Catalog,
   institutions: ReadonlyMap<string, InstitutionRef>,
-  series: ReadonlyMap<string, Observation[]>,
+  series: SeriesIndex,
   previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
   now: Date,
 ): RuleOutcome {
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   const metric = catalog.metrics.get(rule.metric);
   if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
+  const ofMetric = series.get(rule.metric);
+  // Fingerprints are made only where needed: a bulk evaluation judges hundreds of thousands of series.
+  const hasPrevious = previousByFingerprint.size > 0;
   for (const institution of institutions.values()) {
     if (!rule.types.includes(institution.type)) continue;
-    const fingerprint = fingerprintOf(rule.id, institution.code, rule.metric);
-    const prev = previousByFingerprint.get(fingerprint);
-    outcome.decided.push(fingerprint);
-    const assessment = assessSeries(
-      rule,
-      series.get(seriesKey(institution.code, rule.metric)) ?? [],
-      metric.frequency,
-    );
+    const observed = ofMetric?.get(institution.code);
+    const prev = hasPrevious
+      ? previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))
+      : undefined;
+    if (!observed && !prev) continue;
+    const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
+    // Only a previous alert needs to be marked judged (see evaluate()).
+    if (prev) outcome.decided.push(fingerprint);
+    const assessment = assessSeries(rule, observed ?? [], metric.frequency);
     if (!assessment) {
       if (prev) outcome.active.push(prev);
     } else if (!assessment.breached) {
@@ -223,18 +227,21 @@ function buildFilingContext(
   };
 }
 
-function seriesKey(institution: string, metric: string): string {
-  return `${institution}\u0000${metric}`;
-}
+/** Observations by metric, then institution: one series each. */
+type SeriesIndex = ReadonlyMap<string, ReadonlyMap<string, Observation[]>>;
 
-/** Groups observations by institution and metric. */
-function indexSeries(observations: readonly Observation[]): Map<string, Observation[]> {
-  const index = new Map<string, Observation[]>();
+/** Groups observations by metric and institution. */
+function indexSeries(observations: readonly Observation[]): SeriesIndex {
+  const index = new Map<string, Map<string, Observation[]>>();
   for (const o of observations) {
-    const key = seriesKey(o.institution, o.metric);
-    const list = index.get(key);
+    let ofMetric = index.get(o.metric);
+    if (!ofMetric) {
+      ofMetric = new Map();
+      index.set(o.metric, ofMetric);
+    }
+    const list = ofMetric.get(o.institution);
     if (list) list.push(o);
-    else index.set(key, [o]);
+    else ofMetric.set(o.institution, [o]);
   }
   return index;
 }

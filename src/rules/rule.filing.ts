@@ -53,7 +53,7 @@ export interface FilingContext {
   readonly timeZone: string;
 }
 
-/** What one rule decided: alerts to keep active, transitions, and the fingerprints it judged. */
+/** What one rule decided: alerts to keep active, transitions, and the previous alerts (fingerprints) it judged. */
 export interface RuleOutcome {
   readonly active: ActiveAlert[];
   readonly transitions: Transition[];
@@ -115,7 +115,8 @@ export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext):
     for (const period of periods) {
       const fingerprint = fingerprintOf(rule.id, institution.code, period);
       const prev = ctx.previousByFingerprint.get(fingerprint);
-      outcome.decided.push(fingerprint);
+      // Only a previous alert needs to be marked judged (see evaluate()).
+      if (prev) outcome.decided.push(fingerprint);
       const { dueDate, daysOverdue: days } = factsOf(period);
       const filing = ctx.filings.get(filingKey(institution.code, period));
       if (filing) {

@@ -98,6 +98,32 @@ describe('the monitoring path through HTTP', () => {
     }
   });
 
+  it('judges a derived ratio and a superseding version as they will be stored, with the history before them', async () => {
+    // The upload is evaluated before its values are written (src/ingest/submission.service.ts): the
+    // derived NPL ratio, the new version instead of the one it supersedes, and the earlier period all count.
+    const send = (period: string, npl: string) =>
+      request(t.app)
+        .post('/api/v1/submissions')
+        .set(auth)
+        .send({ institution: 'QZRCB01', period, values: { npl_balance: npl, total_loans: 1000 } })
+        .expect(201);
+    const may = await send('2024-05', '62');
+    expect(may.body.alerts).toEqual([expect.objectContaining({ kind: 'firing', severity: 'critical' })]);
+    const june = await send('2024-06', '63');
+    const firing = await request(t.app).get('/api/v1/alerts?state=firing').set(auth).expect(200);
+    expect(firing.body.alerts).toEqual([
+      expect.objectContaining({ metric: 'npl_ratio', value: 6.3, period: '2024-06', periods: 2 }),
+    ]);
+    expect(june.body.alerts).toEqual([expect.objectContaining({ kind: 'updated', value: 6.3 })]);
+    const corrected = await send('2024-06', '12');
+    expect(corrected.body.version).toBe(2);
+    expect(corrected.body.alerts).toEqual([expect.objectContaining({ kind: 'resolved' })]);
+    const resolved = await request(t.app).get('/api/v1/alerts?state=resolved').set(auth).expect(200);
+    expect(resolved.body.alerts).toEqual([
+      expect.objectContaining({ metric: 'npl_ratio', value: 1.2, period: '2024-06' }),
+    ]);
+  });
+
   it('keeps earlier versions when the same institution and period is uploaded again', async () => {
     const send = (value: string) =>
       request(t.app)

@@ -162,6 +162,11 @@ async function leavesNothingBehind(body: () => Promise<void>): Promise<void> {
   process.on('uncaughtException', record);
   try {
     await body();
+    // Closing is asynchronous: on a loaded machine it can take longer than one short pause. A leaked
+    // descriptor never comes back, so waiting up to two seconds still fails it.
+    for (let waited = 0; waited < 2000 && descriptors() !== before; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {
     process.off('uncaughtException', record);
