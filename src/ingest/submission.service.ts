@@ -284,8 +284,11 @@ async function store(
         recorded.push(
           ...(await evaluateInstitutions(trx, snapshot, slice, now, principal.name, deps.observer, pending)),
         );
+        // What a slice leaves outlives the young generation (it waits on the database): collected
+        // here, a bulk import's peak stays near its live set.
+        if (phases.bulk) releaseGarbage();
       }
-      phases.mark('evaluate', true);
+      phases.mark('evaluate');
       await writeObservations(
         trx,
         drafts,
