@@ -245,7 +245,7 @@ async function store(
 
       phases.mark('lock');
       checkJumps(drafts, await loadPreviousValues(trx, drafts), catalog, problems, collector.locate);
-      phases.mark('jumps');
+      phases.mark('jumps', true);
       const upload = await trx
         .insertInto('uploads')
         .values({
@@ -266,7 +266,7 @@ async function store(
       deps.logger?.info({ upload_id: upload.id, submissions: drafts.length }, 'import: writing');
       const versions = await insertUploadVersions(trx, upload.id, drafts, catalog, dueAt, now);
       const { stored } = versions;
-      phases.mark('versions');
+      phases.mark('versions', true);
       for (const s of stored.filter((x) => x.late)) {
         problems.warning({
           code: 'late_filing',
