@@ -12,6 +12,7 @@ import {
 } from './rule.filing.js';
 import type { Rule, ThresholdRule } from './rule.schema.js';
 import { assessSeries } from './rule.series.js';
+import { thresholdsFor } from './rule.thresholds.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
 
 export { fingerprintOf } from './rule.alert.js';
@@ -180,7 +181,7 @@ function evaluateThresholdRule(
     const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
     // Only a previous alert needs to be marked judged (see evaluate()).
     if (prev) outcome.decided.push(fingerprint);
-    const assessment = assessSeries(rule, observed ?? [], metric.frequency);
+    const assessment = assessSeries(rule, observed ?? [], metric.frequency, thresholdsFor(rule, institution));
     if (!assessment) {
       if (prev) outcome.active.push(prev);
     } else if (!assessment.breached) {

@@ -15,7 +15,10 @@ export function fingerprintOf(ruleId: string, institution: string | null, subjec
 
 /**
  * The alert a breaching assessment calls for: `firing` once the run of breaching periods reaches the
- * rule's `for`, `pending` before; value, threshold and summary from the latest period.
+ * rule's `for`, `pending` before; value and period from the latest observation, threshold and severity
+ * from the level breached. An alert kept firing after its condition cleared (`keep_firing_for`) shows
+ * the latest value, and its summary describes the last breach. Where an override sets this
+ * institution's levels, its `source` is the alert's legal basis.
  * @throws when a summary template cannot be rendered.
  */
 export function computeAlert(
@@ -25,16 +28,17 @@ export function computeAlert(
   institution: InstitutionRef,
   assessment: Extract<Assessment, { breached: true }>,
 ): ComputedAlert {
-  const { latest, level, periods, firstPeriod } = assessment;
+  const { latest, level, periods, firstPeriod, thresholds, kept } = assessment;
+  const described = kept ?? latest;
   const summary = renderSummary(rule.summary, {
     institution: institution.code,
     institutionName: institution.name,
     metric: rule.metric,
     metricName: metric.name,
     unit: metric.unit,
-    value: latest.value,
+    value: described.value,
     threshold: level.threshold,
-    period: latest.period,
+    period: described.period,
     firstPeriod,
     periods,
     severity: level.severity,
@@ -44,7 +48,7 @@ export function computeAlert(
     ruleId: rule.id,
     institution: institution.code,
     metric: rule.metric,
-    state: periods >= rule.for ? 'firing' : 'pending',
+    state: kept || periods >= rule.for ? 'firing' : 'pending',
     severity: level.severity,
     value: latest.value,
     threshold: level.threshold,
@@ -53,6 +57,6 @@ export function computeAlert(
     periods,
     submissionId: latest.submissionId,
     summary,
-    source: rule.source,
+    source: thresholds.override?.source ?? rule.source,
   };
 }

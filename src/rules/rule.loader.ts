@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Catalog } from '../catalog/catalog.js';
+import { parsePeriod } from '../catalog/period.js';
 import { type FileProblem, type FileResult, parseYaml } from '../config/yaml-file.js';
 import { type Rule, type RuleDef, ruleFileSchema, ruleSchema, sortLevels } from './rule.schema.js';
 
@@ -159,6 +160,19 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
     if (!catalog.types.has(type)) found.push([['types', i], `unknown institution type ${type}`]);
     else if (metricKnown && !catalog.reports(type, rule.metric)) {
       found.push([['types', i], `institution type ${type} does not report metric ${rule.metric}`]);
+    }
+  });
+  const frequency = catalog.metrics.get(rule.metric)?.frequency;
+  rule.overrides.forEach((o, i) => {
+    for (const key of ['from', 'until'] as const) {
+      const text = o[key];
+      // An override dated in another frequency's periods would never apply.
+      if (frequency && text && parsePeriod(text)?.frequency !== frequency) {
+        found.push([
+          ['overrides', i, key],
+          `${key} ${text} is not a ${frequency} period, as ${rule.metric} is`,
+        ]);
+      }
     }
   });
   return found;

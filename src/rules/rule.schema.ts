@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SEVERITIES, severityRank } from '../alerts/alert.types.js';
-import { FREQUENCIES } from '../catalog/period.js';
+import { FREQUENCIES, parsePeriod, periodOrdinal } from '../catalog/period.js';
 import { FILING_PLACEHOLDERS, PLACEHOLDERS, unknownPlaceholders } from './rule.template.js';
 
 /** Kinds of rules; a rule without `kind` is a threshold rule. */
@@ -56,6 +56,43 @@ export const levelSchema = z.strictObject({
   threshold: z.number().finite(),
 });
 
+/** A period as rule files write it: `2024-06` (monthly) or `2024-Q2` (quarterly). */
+const periodText = z.string().refine((text) => parsePeriod(text) !== undefined, {
+  message: 'must be a period such as 2024-06 or 2024-Q2',
+});
+
+/**
+ * Other levels for some institutions, from a period on: a type's stricter limits, or the requirement a
+ * supervisor set for one institution (e.g. one bank's provision coverage set at 140% within the
+ * 120–150% band). Exactly one of `types` and `institutions`.
+ */
+export const overrideSchema = z
+  .strictObject({
+    types: z.array(code).min(1).optional(),
+    institutions: z
+      .array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be an institution code'))
+      .min(1)
+      .optional(),
+    /** First period the override applies to; from the beginning when absent. */
+    from: periodText.optional(),
+    /** Last period it applies to; open-ended when absent. */
+    until: periodText.optional(),
+    levels: z.array(levelSchema).min(1).max(3),
+    recovery: z.number().finite().optional(),
+    source: z.string().trim().min(1),
+    reason: z.string().trim().min(1).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if ((o.types === undefined) === (o.institutions === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'an override names either types or institutions' });
+    }
+    const from = o.from ? parsePeriod(o.from) : undefined;
+    const until = o.until ? parsePeriod(o.until) : undefined;
+    if (from && until && (from.frequency !== until.frequency || periodOrdinal(until) < periodOrdinal(from))) {
+      ctx.addIssue({ code: 'custom', path: ['until'], message: `until ${o.until} is before from ${o.from}` });
+    }
+  });
+
 /** One threshold rule as written in a rule file, with its level constraints checked. */
 export const thresholdRuleSchema = z
   .strictObject({
@@ -65,37 +102,88 @@ export const thresholdRuleSchema = z
     types: z.array(code).min(1),
     op: z.enum(OPS),
     levels: z.array(levelSchema).min(1).max(3),
+    /**
+     * Hysteresis: once an alert is active it clears only when the value no longer breaches this
+     * level (same operator), so a value hovering at a limit does not fire and resolve every period.
+     */
+    recovery: z.number().finite().optional(),
     for: z.number().int().min(1).max(24).default(1),
+    /** A firing alert whose condition cleared keeps firing for this many more reported periods. */
+    keep_firing_for: z.number().int().min(0).max(24).default(0),
+    overrides: z.array(overrideSchema).max(100).default([]),
     source: z.string().trim().min(1),
     reason: z.string().trim().min(1).optional(),
     summary: z.strictObject({ zh: templateOf(PLACEHOLDERS), en: templateOf(PLACEHOLDERS) }),
   })
   .superRefine((rule, ctx) => {
     noDuplicateTypes(rule, ctx);
-    const severities = rule.levels.map((l) => l.severity);
-    if (new Set(severities).size !== severities.length) {
-      ctx.addIssue({ code: 'custom', path: ['levels'], message: 'levels must have distinct severities' });
-      return;
-    }
-    const ordered = sortLevels(rule.levels);
-    const up = rule.op === '>' || rule.op === '>=';
-    for (let i = 1; i < ordered.length; i++) {
-      const lower = ordered[i - 1];
-      const higher = ordered[i];
-      if (!lower || !higher) continue;
-      // A higher severity must be harder to reach, or it would fire before the lower one.
-      const monotone = up ? higher.threshold > lower.threshold : higher.threshold < lower.threshold;
-      if (!monotone) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['levels'],
-          message:
-            `with op '${rule.op}' the ${higher.severity} threshold (${higher.threshold}) must be ` +
-            `${up ? 'above' : 'below'} the ${lower.severity} threshold (${lower.threshold})`,
-        });
-      }
-    }
+    checkLevels(rule.op, rule.levels, rule.recovery, [], ctx);
+    rule.overrides.forEach((o, i) => {
+      // An override keeps the rule's recovery unless it sets its own: it must suit the override's levels too.
+      checkLevels(rule.op, o.levels, o.recovery ?? rule.recovery, ['overrides', i], ctx);
+      o.types?.forEach((type, k) => {
+        if (!rule.types.includes(type)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['overrides', i, 'types', k],
+            message: `type ${type} is not one of the rule's types`,
+          });
+        }
+      });
+    });
   });
+
+/**
+ * Levels of distinct severities, each harder to reach than the one below it, and a recovery level
+ * (if any) on the safe side of the lowest.
+ */
+function checkLevels(
+  op: Op,
+  levels: readonly Level[],
+  recovery: number | undefined,
+  at: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  const severities = levels.map((l) => l.severity);
+  if (new Set(severities).size !== severities.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...at, 'levels'],
+      message: 'levels must have distinct severities',
+    });
+    return;
+  }
+  const ordered = sortLevels(levels);
+  const up = op === '>' || op === '>=';
+  for (let i = 1; i < ordered.length; i++) {
+    const lower = ordered[i - 1];
+    const higher = ordered[i];
+    if (!lower || !higher) continue;
+    // A higher severity must be harder to reach, or it would fire before the lower one.
+    const monotone = up ? higher.threshold > lower.threshold : higher.threshold < lower.threshold;
+    if (!monotone) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...at, 'levels'],
+        message:
+          `with op '${op}' the ${higher.severity} threshold (${higher.threshold}) must be ` +
+          `${up ? 'above' : 'below'} the ${lower.severity} threshold (${lower.threshold})`,
+      });
+    }
+  }
+  const lowest = ordered[0];
+  if (recovery !== undefined && lowest) {
+    // Recovering must be harder than breaching: below the lowest threshold for a maximum, above it for a minimum.
+    const safeSide = up ? recovery <= lowest.threshold : recovery >= lowest.threshold;
+    if (!safeSide) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...at, 'recovery'],
+        message: `with op '${op}' recovery (${recovery}) must be at or ${up ? 'below' : 'above'} the lowest threshold (${lowest.threshold})`,
+      });
+    }
+  }
+}
 
 /**
  * A missing-filing rule: for each institution of the listed types, each of the `lookback` latest
@@ -151,6 +239,8 @@ export const ruleFileSchema = z
 
 /** A severity level as loaded. */
 export type Level = z.output<typeof levelSchema>;
+/** An override as loaded. */
+export type Override = z.output<typeof overrideSchema>;
 /** A rule as written in its file, after validation and defaults (`for` is 1 when omitted). */
 export type RuleDef = z.output<typeof ruleSchema>;
 

@@ -29,6 +29,44 @@ const ruleArb: fc.Arbitrary<ThresholdRule> = fc
     return nplRule({ op, levels, for: forPeriods });
   });
 
+/**
+ * A rule with hysteresis, keep_firing_for and an override for the rural bank from some month, all
+ * drawn at random: determinism and idempotence must hold for them too.
+ */
+const extendedRuleArb: fc.Arbitrary<ThresholdRule> = fc
+  .record({
+    rule: ruleArb,
+    margin: fc.option(fc.integer({ min: 0, max: 4 }).map((n) => n / 2)),
+    keep: fc.integer({ min: 0, max: 2 }),
+    overrideFrom: fc.option(fc.integer({ min: 1, max: 12 })),
+    shift: fc.integer({ min: -4, max: 4 }).map((n) => n / 2),
+  })
+  .map(({ rule, margin, keep, overrideFrom, shift }) => {
+    const up = rule.op === '>' || rule.op === '>=';
+    const recoveryOf = (levels: ThresholdRule['levels']) => {
+      const lowest = sortLevels(levels)[0]?.threshold ?? 0;
+      return margin === null ? undefined : up ? lowest - margin : lowest + margin;
+    };
+    const shifted = rule.levels.map((l) => ({ ...l, threshold: l.threshold + shift }));
+    return nplRule({
+      ...rule,
+      recovery: recoveryOf(rule.levels),
+      keep_firing_for: keep,
+      overrides:
+        overrideFrom === null
+          ? []
+          : [
+              {
+                institutions: [ruralBank.code],
+                from: `2024-${String(overrideFrom).padStart(2, '0')}`,
+                levels: shifted,
+                recovery: recoveryOf(shifted),
+                source: 'override',
+              },
+            ],
+    });
+  });
+
 /** A series for one institution: distinct months of 2024 (gaps included), each with a value. */
 const seriesArb = (institution: string) =>
   fc
@@ -44,7 +82,7 @@ const seriesArb = (institution: string) =>
 
 /** Observations arriving in any order, one at a time, each arrival evaluated against the last result. */
 const scenarioArb = fc
-  .tuple(ruleArb, seriesArb(ruralBank.code), seriesArb(villageBank.code))
+  .tuple(fc.oneof(ruleArb, extendedRuleArb), seriesArb(ruralBank.code), seriesArb(villageBank.code))
   .chain(([rule, a, b]) =>
     fc
       .shuffledSubarray([...a, ...b], { minLength: a.length + b.length })

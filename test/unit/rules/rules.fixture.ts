@@ -48,6 +48,8 @@ export function nplRule(overrides: Partial<ThresholdRule> = {}): ThresholdRule {
       { severity: 'critical', threshold: 5 },
     ],
     for: 1,
+    keep_firing_for: 0,
+    overrides: [],
     source: '核心指标',
     summary: {
       zh: '{{institution_name}}{{period}}{{metric_name}}{{value}}{{unit}}，超过{{severity_zh}}线{{threshold}}{{unit}}',
