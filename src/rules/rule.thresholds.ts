@@ -14,6 +14,8 @@ export interface Thresholds {
 /** Finds the thresholds in effect for a period. */
 export type ThresholdsAt = (period: Period) => Thresholds;
 
+const constants = new WeakMap<object, { thresholds: Thresholds; at: ThresholdsAt }>();
+
 /**
  * The thresholds of `rule` for one institution, by period: the latest override naming the institution
  * that is in effect in that period, else the latest naming its type, else the rule's own levels. "Latest"
@@ -24,9 +26,19 @@ export function thresholdsFor(
   rule: Pick<ThresholdRule, 'levels' | 'recovery' | 'overrides'>,
   institution: { readonly code: string; readonly type: string },
 ): ThresholdsAt {
-  const base: Thresholds = { levels: sortLevels(rule.levels), recovery: rule.recovery, override: undefined };
-  // Most rules have no override at all: one constant answer, no work per period.
-  if (rule.overrides.length === 0) return () => base;
+  // Most rules have no override at all: one constant answer per rule, no work per institution or period.
+  let base = constants.get(rule);
+  if (!base) {
+    const fixed: Thresholds = {
+      levels: sortLevels(rule.levels),
+      recovery: rule.recovery,
+      override: undefined,
+    };
+    base = { thresholds: fixed, at: () => fixed };
+    constants.set(rule, base);
+  }
+  const { thresholds: fixed, at } = base;
+  if (rule.overrides.length === 0) return at;
   const scoped = (pick: (o: Override) => boolean) =>
     rule.overrides
       .filter(pick)
@@ -41,12 +53,12 @@ export function thresholdsFor(
       );
   const own = scoped((o) => o.institutions?.includes(institution.code) ?? false);
   const ofType = scoped((o) => o.types?.includes(institution.type) ?? false);
-  if (own.length === 0 && ofType.length === 0) return () => base;
+  if (own.length === 0 && ofType.length === 0) return at;
   const inEffect = (candidates: typeof own, period: Period) =>
     candidates.find(
       ({ from, until }) =>
         (!from || (from.frequency === period.frequency && periodOrdinal(from) <= periodOrdinal(period))) &&
         (!until || (until.frequency === period.frequency && periodOrdinal(period) <= periodOrdinal(until))),
     )?.thresholds;
-  return (period) => inEffect(own, period) ?? inEffect(ofType, period) ?? base;
+  return (period) => inEffect(own, period) ?? inEffect(ofType, period) ?? fixed;
 }
