@@ -1,6 +1,7 @@
 import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
+import { judgementOf } from './rule.derived.js';
 import {
   alertMetricOf,
   evaluateFilingRule,
@@ -10,7 +11,7 @@ import {
   type RuleOutcome,
   ruleKey,
 } from './rule.filing.js';
-import type { Rule, ThresholdRule } from './rule.schema.js';
+import type { Rule, SeriesKindRule } from './rule.schema.js';
 import { assessSeries } from './rule.series.js';
 import { thresholdsFor } from './rule.thresholds.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
@@ -112,7 +113,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
         outcome = evaluateFilingRule(rule, filingContext);
       } else {
         series ??= indexSeries(input.observations);
-        outcome = evaluateThresholdRule(rule, catalog, institutions, series, previousByFingerprint, now);
+        outcome = evaluateSeriesRule(rule, catalog, institutions, series, previousByFingerprint, now);
       }
       // Loops, not push(...spread): one rule over every institution can hold more alerts than a call
       // has room for arguments.
@@ -156,9 +157,12 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   return { active, transitions, health };
 }
 
-/** One threshold rule over every listed institution of its types. */
-function evaluateThresholdRule(
-  rule: ThresholdRule,
+/**
+ * One rule of a series kind (threshold, change, trend, projection) over every listed institution of its
+ * types: the metric's series, or the series the rule derives from it, judged as a threshold rule judges.
+ */
+function evaluateSeriesRule(
+  rule: SeriesKindRule,
   catalog: Catalog,
   institutions: ReadonlyMap<string, InstitutionRef>,
   series: SeriesIndex,
@@ -168,6 +172,7 @@ function evaluateThresholdRule(
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   const metric = catalog.metrics.get(rule.metric);
   if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
+  const judgement = judgementOf(rule);
   const ofMetric = series.get(rule.metric);
   // Fingerprints are made only where needed: a bulk evaluation judges hundreds of thousands of series.
   const hasPrevious = previousByFingerprint.size > 0;
@@ -181,18 +186,37 @@ function evaluateThresholdRule(
     const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
     // Only a previous alert needs to be marked judged (see evaluate()).
     if (prev) outcome.decided.push(fingerprint);
-    const assessment = assessSeries(rule, observed ?? [], metric.frequency, thresholdsFor(rule, institution));
+    const watched =
+      observed && judgement.derive ? judgement.derive(observed, metric.frequency) : (observed ?? []);
+    const assessment = assessSeries(
+      judgement.rule,
+      watched,
+      metric.frequency,
+      thresholdsFor(judgement.rule, institution),
+    );
     if (!assessment) {
       if (prev) outcome.active.push(prev);
     } else if (!assessment.breached) {
       if (prev) outcome.transitions.push(resolveAlert(prev, now, assessment.latest));
     } else {
-      const step = stepAlert(prev, computeAlert(fingerprint, rule, metric, institution, assessment), now);
+      // What the metric itself stood at, where the rule judged something derived from it.
+      const current = judgement.derive ? valueIn(observed ?? [], assessment.latest.period) : undefined;
+      const alert = computeAlert(fingerprint, rule, judgement.rule, metric, institution, assessment, current);
+      const step = stepAlert(prev, alert, now);
       outcome.active.push(step.alert);
       if (step.transition) outcome.transitions.push(step.transition);
     }
   }
   return outcome;
+}
+
+/** The value of a series in a period, from its newest submission. */
+function valueIn(series: readonly Observation[], period: string): number | undefined {
+  let found: Observation | undefined;
+  for (const o of series) {
+    if (o.period === period && (!found || (o.submissionId ?? -1) >= (found.submissionId ?? -1))) found = o;
+  }
+  return found?.value;
 }
 
 /** Indexes filings and previous alerts for missing-filing rules. @throws when filings or zone are absent. */

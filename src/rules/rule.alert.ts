@@ -1,7 +1,7 @@
 import type { MetricDef } from '../catalog/catalog.schema.js';
 import type { InstitutionRef } from './evaluate.js';
-import type { ThresholdRule } from './rule.schema.js';
-import type { Assessment } from './rule.series.js';
+import type { SeriesKindRule } from './rule.schema.js';
+import type { Assessment, SeriesRule } from './rule.series.js';
 import { renderSummary } from './rule.template.js';
 import type { ComputedAlert } from './rule.transition.js';
 
@@ -23,10 +23,14 @@ export function fingerprintOf(ruleId: string, institution: string | null, subjec
  */
 export function computeAlert(
   fingerprint: string,
-  rule: ThresholdRule,
+  rule: SeriesKindRule,
+  /** The threshold parts the (derived) series was judged with: `for` comes from here. */
+  judged: Pick<SeriesRule, 'for'>,
   metric: MetricDef,
   institution: InstitutionRef,
   assessment: Extract<Assessment, { breached: true }>,
+  /** The metric's own latest value, for a rule that judges something derived from it. */
+  current?: number,
 ): ComputedAlert {
   const { latest, level, periods, firstPeriod, thresholds, kept } = assessment;
   const described = kept ?? latest;
@@ -42,13 +46,14 @@ export function computeAlert(
     firstPeriod,
     periods,
     severity: level.severity,
+    current,
   });
   return {
     fingerprint,
     ruleId: rule.id,
     institution: institution.code,
     metric: rule.metric,
-    state: kept || periods >= rule.for ? 'firing' : 'pending',
+    state: kept || periods >= judged.for ? 'firing' : 'pending',
     severity: level.severity,
     value: latest.value,
     threshold: level.threshold,

@@ -124,7 +124,7 @@ function checkRuleFile(
         const def = parsed.data;
         for (const [keys, message] of crossReferenceProblems(def, catalog)) at([...where, ...keys], message);
         rules.push(
-          def.kind === 'threshold'
+          def.kind === 'threshold' || def.kind === 'change'
             ? { ...def, levels: sortLevels(def.levels), group: name, file }
             : { ...def, group: name, file },
         );
@@ -163,7 +163,8 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
     }
   });
   const frequency = catalog.metrics.get(rule.metric)?.frequency;
-  rule.overrides.forEach((o, i) => {
+  const overrides = 'overrides' in rule ? rule.overrides : [];
+  overrides.forEach((o, i) => {
     for (const key of ['from', 'until'] as const) {
       const text = o[key];
       // An override dated in another frequency's periods would never apply.

@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import { SEVERITIES, severityRank } from '../alerts/alert.types.js';
 import { FREQUENCIES, parsePeriod, periodOrdinal } from '../catalog/period.js';
-import { FILING_PLACEHOLDERS, PLACEHOLDERS, unknownPlaceholders } from './rule.template.js';
+import {
+  FILING_PLACEHOLDERS,
+  PLACEHOLDERS,
+  SERIES_PLACEHOLDERS,
+  unknownPlaceholders,
+} from './rule.template.js';
 
 /** Kinds of rules; a rule without `kind` is a threshold rule. */
-export const RULE_KINDS = ['threshold', 'missing_filing'] as const;
+export const RULE_KINDS = ['threshold', 'change', 'trend', 'projection', 'missing_filing'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 /** Comparison operators: a value breaches a level when `value <op> threshold`. */
@@ -186,6 +191,80 @@ function checkLevels(
 }
 
 /**
+ * A change rule: judges the change of a metric against the previous period or the same period a year
+ * earlier, in points (`value − reference`) or percent (`(value − reference) / |reference| × 100`), with
+ * levels, `for`, `recovery`, `keep_firing_for` and overrides as a threshold rule has them.
+ */
+export const changeRuleSchema = z
+  .strictObject({
+    id: code,
+    kind: z.literal('change'),
+    metric: code,
+    types: z.array(code).min(1),
+    compare: z.enum(['previous', 'year_ago']).default('previous'),
+    unit: z.enum(['points', 'percent']).default('points'),
+    op: z.enum(OPS),
+    levels: z.array(levelSchema).min(1).max(3),
+    recovery: z.number().finite().optional(),
+    for: z.number().int().min(1).max(24).default(1),
+    keep_firing_for: z.number().int().min(0).max(24).default(0),
+    overrides: z.array(overrideSchema).max(100).default([]),
+    source: z.string().trim().min(1),
+    reason: z.string().trim().min(1).optional(),
+    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+  })
+  .superRefine((rule, ctx) => {
+    noDuplicateTypes(rule, ctx);
+    checkLevels(rule.op, rule.levels, rule.recovery, [], ctx);
+    rule.overrides.forEach((o, i) => {
+      checkLevels(rule.op, o.levels, o.recovery ?? rule.recovery, ['overrides', i], ctx);
+    });
+  });
+
+/**
+ * A trend rule: fires when the metric has moved in its worse `direction` for `periods` consecutive
+ * periods (each against the one before), whatever its level — the drift a threshold sees too late.
+ */
+export const trendRuleSchema = z
+  .strictObject({
+    id: code,
+    kind: z.literal('trend'),
+    metric: code,
+    types: z.array(code).min(1),
+    direction: z.enum(['increasing', 'decreasing']),
+    periods: z.number().int().min(2).max(24),
+    severity: z.enum(SEVERITIES),
+    keep_firing_for: z.number().int().min(0).max(24).default(0),
+    source: z.string().trim().min(1),
+    reason: z.string().trim().min(1).optional(),
+    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+  })
+  .superRefine(noDuplicateTypes);
+
+/**
+ * A projection rule: fits a straight line (least squares) to the last `fit` consecutive periods and
+ * fires when its value `horizon` periods ahead breaches `limit` — a limit about to be crossed.
+ */
+export const projectionRuleSchema = z
+  .strictObject({
+    id: code,
+    kind: z.literal('projection'),
+    metric: code,
+    types: z.array(code).min(1),
+    op: z.enum(OPS),
+    limit: z.number().finite(),
+    fit: z.number().int().min(3).max(36),
+    horizon: z.number().int().min(1).max(12),
+    severity: z.enum(SEVERITIES),
+    for: z.number().int().min(1).max(24).default(1),
+    keep_firing_for: z.number().int().min(0).max(24).default(0),
+    source: z.string().trim().min(1),
+    reason: z.string().trim().min(1).optional(),
+    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+  })
+  .superRefine(noDuplicateTypes);
+
+/**
  * A missing-filing rule: for each institution of the listed types, each of the `lookback` latest
  * periods of `frequency` whose deadline has passed must have a current submission, or the alert fires
  * at once (no `for`) with the days overdue as its value.
@@ -205,13 +284,17 @@ export const missingFilingRuleSchema = z
   .superRefine(noDuplicateTypes);
 
 /** One rule as written in a rule file, of any kind (`kind` defaults to `threshold`). */
-export const ruleSchema = z.discriminatedUnion('kind', [thresholdRuleSchema, missingFilingRuleSchema], {
-  error: (issue) => {
-    const input = issue.input;
-    if (issue.code !== 'invalid_union' || !input || typeof input !== 'object') return undefined;
-    return `unknown kind ${JSON.stringify((input as Record<string, unknown>).kind)}; known: ${RULE_KINDS.join(', ')}`;
+export const ruleSchema = z.discriminatedUnion(
+  'kind',
+  [thresholdRuleSchema, changeRuleSchema, trendRuleSchema, projectionRuleSchema, missingFilingRuleSchema],
+  {
+    error: (issue) => {
+      const input = issue.input;
+      if (issue.code !== 'invalid_union' || !input || typeof input !== 'object') return undefined;
+      return `unknown kind ${JSON.stringify((input as Record<string, unknown>).kind)}; known: ${RULE_KINDS.join(', ')}`;
+    },
   },
-});
+);
 
 /** A named group of rules, as Prometheus groups them; the name only organises the file. */
 export const groupSchema = z.strictObject({
@@ -254,10 +337,18 @@ interface RuleOrigin {
 
 /** A loaded threshold rule, levels lowest severity first. */
 export type ThresholdRule = z.output<typeof thresholdRuleSchema> & RuleOrigin;
+/** A loaded change rule, levels lowest severity first. */
+export type ChangeRule = z.output<typeof changeRuleSchema> & RuleOrigin;
+/** A loaded trend rule. */
+export type TrendRule = z.output<typeof trendRuleSchema> & RuleOrigin;
+/** A loaded projection rule. */
+export type ProjectionRule = z.output<typeof projectionRuleSchema> & RuleOrigin;
 /** A loaded missing-filing rule. */
 export type MissingFilingRule = z.output<typeof missingFilingRuleSchema> & RuleOrigin;
+/** A rule that judges one metric's series per institution. */
+export type SeriesKindRule = ThresholdRule | ChangeRule | TrendRule | ProjectionRule;
 /** A loaded rule of any kind, and where it was defined. */
-export type Rule = ThresholdRule | MissingFilingRule;
+export type Rule = SeriesKindRule | MissingFilingRule;
 
 /** Levels sorted lowest severity first (info, warning, critical). */
 export function sortLevels(levels: readonly Level[]): Level[] {

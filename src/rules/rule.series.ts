@@ -1,5 +1,6 @@
-import { type Frequency, type Period, parsePeriod, periodOrdinal } from '../catalog/period.js';
+import { type Frequency, type Period, parsePeriod } from '../catalog/period.js';
 import type { Observation } from './evaluate.js';
+import { indexByPeriod } from './rule.derived.js';
 import { breaches, type Level, type ThresholdRule } from './rule.schema.js';
 import { type Thresholds, type ThresholdsAt, thresholdsFor } from './rule.thresholds.js';
 
@@ -46,23 +47,10 @@ export function assessSeries(
   frequency: Frequency,
   thresholdsAt: ThresholdsAt = thresholdsFor(rule, { code: '', type: '' }),
 ): Assessment | undefined {
-  const byOrdinal = new Map<number, { o: Observation; period: Period }>();
+  const byOrdinal = indexByPeriod(series, frequency);
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
-  for (const o of series) {
-    const period = parsePeriod(o.period);
-    if (!period || period.frequency !== frequency) {
-      throw new Error(
-        `${o.institution} ${o.metric}: period ${JSON.stringify(o.period)} is not a ${frequency} period`,
-      );
-    }
-    if (!Number.isFinite(o.value))
-      throw new Error(`${o.institution} ${o.metric} ${o.period}: value ${o.value} is not finite`);
-    const ordinal = periodOrdinal(period);
-    const existing = byOrdinal.get(ordinal);
-    // Callers pass current versions only; should two share a period, the newer submission wins.
-    if (!existing || (o.submissionId ?? -1) >= (existing.o.submissionId ?? -1))
-      byOrdinal.set(ordinal, { o, period });
+  for (const ordinal of byOrdinal.keys()) {
     first = Math.min(first, ordinal);
     last = Math.max(last, ordinal);
   }

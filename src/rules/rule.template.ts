@@ -19,6 +19,13 @@ export const PLACEHOLDERS = [
 /** A placeholder name of a threshold rule. */
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
+/**
+ * Placeholders of the change, trend and projection rules: a threshold rule's, where `value` is what the
+ * rule judges (the change, the periods of decline, the projected value), plus `current`, the metric's
+ * own latest value.
+ */
+export const SERIES_PLACEHOLDERS = [...PLACEHOLDERS, 'current'] as const;
+
 /** Values for every placeholder in one language. */
 export type TemplateValues = Readonly<Record<Placeholder, string>>;
 
@@ -104,6 +111,8 @@ export interface SummaryFacts {
   readonly firstPeriod: string;
   readonly periods: number;
   readonly severity: Severity;
+  /** The metric's own latest value, where the rule judges something derived from it. */
+  readonly current?: number;
 }
 
 /** Renders a rule's zh and en summary templates with the facts of one alert. */
@@ -121,6 +130,7 @@ export function renderSummary(templates: Localized, facts: SummaryFacts): Locali
     periods: String(facts.periods),
     severity: facts.severity,
     severity_zh: SEVERITY_ZH[facts.severity],
+    ...(facts.current !== undefined ? { current: formatNumber(facts.current) } : {}),
   });
   return { zh: renderTemplate(templates.zh, values('zh')), en: renderTemplate(templates.en, values('en')) };
 }

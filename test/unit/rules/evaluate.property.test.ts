@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActiveAlert } from '../../../src/alerts/alert.types.js';
 import { evaluate, type Observation } from '../../../src/rules/evaluate.js';
-import { breaches, OPS, sortLevels, type ThresholdRule } from '../../../src/rules/rule.schema.js';
+import {
+  breaches,
+  type ChangeRule,
+  OPS,
+  type ProjectionRule,
+  type SeriesKindRule,
+  sortLevels,
+  type ThresholdRule,
+  type TrendRule,
+} from '../../../src/rules/rule.schema.js';
 import { catalog, day, nplRule, obs, ruralBank, villageBank } from './rules.fixture.js';
 
 // Half-point steps make values land exactly on thresholds often, where '>' and '>=' differ.
@@ -67,6 +76,68 @@ const extendedRuleArb: fc.Arbitrary<ThresholdRule> = fc
     });
   });
 
+/** Change, trend and projection rules over the same NPL series, drawn at random. */
+const derivedRuleArb: fc.Arbitrary<SeriesKindRule> = fc.oneof(
+  fc
+    .record({
+      rule: extendedRuleArb,
+      compare: fc.constantFrom('previous', 'year_ago' as const),
+      unit: fc.constantFrom('points', 'percent' as const),
+    })
+    .map(({ rule, compare, unit }): ChangeRule => ({ ...rule, kind: 'change', compare, unit })),
+  fc
+    .record({
+      direction: fc.constantFrom('increasing', 'decreasing' as const),
+      periods: fc.integer({ min: 2, max: 4 }),
+      keep: fc.integer({ min: 0, max: 2 }),
+    })
+    .map(({ direction, periods, keep }): TrendRule => {
+      const { id, metric, types, source, summary, group, file } = nplRule();
+      return {
+        id,
+        kind: 'trend',
+        metric,
+        types,
+        direction,
+        periods,
+        severity: 'warning',
+        keep_firing_for: keep,
+        source,
+        summary,
+        group,
+        file,
+      };
+    }),
+  fc
+    .record({
+      op: fc.constantFrom(...OPS),
+      limit: halfPoints,
+      fit: fc.integer({ min: 3, max: 5 }),
+      horizon: fc.integer({ min: 1, max: 4 }),
+      for: fc.integer({ min: 1, max: 3 }),
+    })
+    .map(({ op, limit, fit, horizon, for: forPeriods }): ProjectionRule => {
+      const { id, metric, types, source, summary, group, file } = nplRule();
+      return {
+        id,
+        kind: 'projection',
+        metric,
+        types,
+        op,
+        limit,
+        fit,
+        horizon,
+        severity: 'critical',
+        for: forPeriods,
+        keep_firing_for: 0,
+        source,
+        summary,
+        group,
+        file,
+      };
+    }),
+);
+
 /** A series for one institution: distinct months of 2024 (gaps included), each with a value. */
 const seriesArb = (institution: string) =>
   fc
@@ -82,7 +153,11 @@ const seriesArb = (institution: string) =>
 
 /** Observations arriving in any order, one at a time, each arrival evaluated against the last result. */
 const scenarioArb = fc
-  .tuple(fc.oneof(ruleArb, extendedRuleArb), seriesArb(ruralBank.code), seriesArb(villageBank.code))
+  .tuple(
+    fc.oneof(ruleArb, extendedRuleArb, derivedRuleArb),
+    seriesArb(ruralBank.code),
+    seriesArb(villageBank.code),
+  )
   .chain(([rule, a, b]) =>
     fc
       .shuffledSubarray([...a, ...b], { minLength: a.length + b.length })
@@ -90,7 +165,7 @@ const scenarioArb = fc
   );
 
 function replay(
-  rule: ThresholdRule,
+  rule: SeriesKindRule,
   arrivals: readonly Observation[],
 ): { previous: ActiveAlert[]; seen: Observation[] } {
   let previous: ActiveAlert[] = [];

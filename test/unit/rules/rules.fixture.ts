@@ -3,7 +3,7 @@ import type { ActiveAlert, ActiveState, Severity, TransitionKind } from '../../.
 import { Catalog } from '../../../src/catalog/catalog.js';
 import { formatProblems } from '../../../src/config/yaml-file.js';
 import { evaluate, type InstitutionRef, type Observation } from '../../../src/rules/evaluate.js';
-import type { MissingFilingRule, ThresholdRule } from '../../../src/rules/rule.schema.js';
+import type { MissingFilingRule, SeriesKindRule, ThresholdRule } from '../../../src/rules/rule.schema.js';
 
 /** The shipped rules folder, holding the real catalog and rule pack. */
 export const RULES_DIR = fileURLToPath(new URL('../../../rules', import.meta.url));
@@ -128,7 +128,7 @@ export type TimelineRow = [
  * `previous`, and returns the rows as observed so the test compares whole tables.
  */
 export function playTimeline(
-  rule: ThresholdRule,
+  rule: SeriesKindRule,
   institution: InstitutionRef,
   rows: readonly TimelineRow[],
 ): TimelineRow[] {

@@ -1,0 +1,183 @@
+import { type Frequency, type Period, parsePeriod, periodOrdinal } from '../catalog/period.js';
+import type { Observation } from './evaluate.js';
+import type { ChangeRule, ProjectionRule, SeriesKindRule, ThresholdRule, TrendRule } from './rule.schema.js';
+import type { SeriesRule } from './rule.series.js';
+
+/**
+ * How a rule of a series kind is judged: a threshold rule judges the metric's own series; a change,
+ * trend or projection rule first turns it into a series of what it watches (the change, the periods of
+ * decline so far, the projected value), period by period, which is then judged exactly as a threshold
+ * rule judges values — runs, `for`, `keep_firing_for`, hysteresis, overrides. A period where the derived
+ * value cannot be computed (no previous period, too short a history) is a gap in the derived series.
+ */
+export interface Judgement {
+  /** The threshold parts to judge the (derived) series with. */
+  readonly rule: SeriesRule;
+  /** Derives the watched series from the metric's; absent for a threshold rule. */
+  readonly derive?: (series: readonly Observation[], frequency: Frequency) => Observation[];
+}
+
+const judgements = new WeakMap<SeriesKindRule, Judgement>();
+
+/** The judgement of a rule, made once per loaded rule. */
+export function judgementOf(rule: SeriesKindRule): Judgement {
+  let judgement = judgements.get(rule);
+  if (!judgement) {
+    judgement = makeJudgement(rule);
+    judgements.set(rule, judgement);
+  }
+  return judgement;
+}
+
+function makeJudgement(rule: SeriesKindRule): Judgement {
+  switch (rule.kind) {
+    case 'threshold':
+      return { rule };
+    case 'change':
+      return { rule, derive: (series, frequency) => changes(rule, series, frequency) };
+    case 'trend':
+      return {
+        // N periods of decline in a row: the count reaches N.
+        rule: plain('>=', [{ severity: rule.severity, threshold: rule.periods }], 1, rule.keep_firing_for),
+        derive: (series, frequency) => declines(rule, series, frequency),
+      };
+    case 'projection':
+      return {
+        rule: plain(
+          rule.op,
+          [{ severity: rule.severity, threshold: rule.limit }],
+          rule.for,
+          rule.keep_firing_for,
+        ),
+        derive: (series, frequency) => projections(rule, series, frequency),
+      };
+  }
+}
+
+function plain(
+  op: ThresholdRule['op'],
+  levels: ThresholdRule['levels'],
+  forPeriods: number,
+  keepFiringFor: number,
+): SeriesRule {
+  return { op, levels, recovery: undefined, overrides: [], for: forPeriods, keep_firing_for: keepFiringFor };
+}
+
+/**
+ * A series by period ordinal, the newer submission winning where two share a period.
+ * @throws when a period is not of the metric's frequency or a value is not finite.
+ */
+export function indexByPeriod(
+  series: readonly Observation[],
+  frequency: Frequency,
+): Map<number, { o: Observation; period: Period }> {
+  const byOrdinal = new Map<number, { o: Observation; period: Period }>();
+  for (const o of series) {
+    const period = parsePeriod(o.period);
+    if (!period || period.frequency !== frequency) {
+      throw new Error(
+        `${o.institution} ${o.metric}: period ${JSON.stringify(o.period)} is not a ${frequency} period`,
+      );
+    }
+    if (!Number.isFinite(o.value))
+      throw new Error(`${o.institution} ${o.metric} ${o.period}: value ${o.value} is not finite`);
+    const ordinal = periodOrdinal(period);
+    const existing = byOrdinal.get(ordinal);
+    // Callers pass current versions only; should two share a period, the newer submission wins.
+    if (!existing || (o.submissionId ?? -1) >= (existing.o.submissionId ?? -1))
+      byOrdinal.set(ordinal, { o, period });
+  }
+  return byOrdinal;
+}
+
+/** The series in period order. */
+function ordered(series: readonly Observation[], frequency: Frequency): [number, Observation][] {
+  return [...indexByPeriod(series, frequency)].sort((a, b) => a[0] - b[0]).map(([n, { o }]) => [n, o]);
+}
+
+/** The derived value for `o`'s period, keeping its institution, metric and submission. */
+function at(o: Observation, value: number): Observation {
+  return { ...o, value };
+}
+
+/** Each period's change against the previous period or the same period a year earlier. */
+function changes(rule: ChangeRule, series: readonly Observation[], frequency: Frequency): Observation[] {
+  const lag = rule.compare === 'previous' ? 1 : frequency === 'monthly' ? 12 : 4;
+  const points = ordered(series, frequency);
+  const byOrdinal = new Map(points);
+  const derived: Observation[] = [];
+  for (const [n, o] of points) {
+    const before = byOrdinal.get(n - lag);
+    if (!before) continue;
+    if (rule.unit === 'points') derived.push(at(o, o.value - before.value));
+    // A change in percent of nothing is undefined: that period is a gap.
+    else if (before.value !== 0)
+      derived.push(at(o, ((o.value - before.value) / Math.abs(before.value)) * 100));
+  }
+  return derived;
+}
+
+/** Each period's count of consecutive moves in the worse direction, ending there. */
+function declines(rule: TrendRule, series: readonly Observation[], frequency: Frequency): Observation[] {
+  const derived: Observation[] = [];
+  let previous: [number, Observation] | undefined;
+  let count = 0;
+  for (const point of ordered(series, frequency)) {
+    const [n, o] = point;
+    if (previous && previous[0] === n - 1) {
+      const worse =
+        rule.direction === 'increasing' ? o.value > previous[1].value : o.value < previous[1].value;
+      count = worse ? count + 1 : 0;
+      derived.push(at(o, count));
+    } else {
+      // The first period, or one after a gap: no move to judge, and the count starts again.
+      count = 0;
+    }
+    previous = point;
+  }
+  return derived;
+}
+
+/**
+ * Each period's projection: the least-squares line through the `fit` consecutive periods ending there,
+ * read `horizon` periods ahead. Periods without `fit` consecutive values before them are gaps.
+ */
+function projections(
+  rule: ProjectionRule,
+  series: readonly Observation[],
+  frequency: Frequency,
+): Observation[] {
+  const points = ordered(series, frequency);
+  const derived: Observation[] = [];
+  for (let end = rule.fit - 1; end < points.length; end++) {
+    const window = points.slice(end - rule.fit + 1, end + 1);
+    const first = window[0]?.[0] ?? 0;
+    const last = window.at(-1) as [number, Observation];
+    if (last[0] - first !== rule.fit - 1) continue; // a gap inside the window
+    derived.push(
+      at(
+        last[1],
+        projectAhead(
+          window.map(([, o]) => o.value),
+          rule.horizon,
+        ),
+      ),
+    );
+  }
+  return derived;
+}
+
+/** The least-squares line through `values` (one per period), read `horizon` periods after the last. */
+export function projectAhead(values: readonly number[], horizon: number): number {
+  const n = values.length;
+  const meanX = (n - 1) / 2;
+  const meanY = values.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  values.forEach((y, x) => {
+    sxy += (x - meanX) * (y - meanY);
+    sxx += (x - meanX) ** 2;
+  });
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  return meanY + slope * (n - 1 + horizon - meanX);
+}
