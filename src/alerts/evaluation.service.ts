@@ -14,6 +14,7 @@ import {
   type Observation,
   type RuleHealth,
 } from '../rules/evaluate.js';
+import { judgementOf } from '../rules/rule.derived.js';
 import { FILING_NAMES, filingFrequencyOf, filingPeriodsToLoad } from '../rules/rule.filing.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
@@ -104,7 +105,9 @@ export async function evaluateInstitutions(
 
 /** The metrics the rules read. */
 export function ruleMetrics(rules: readonly Rule[]): Set<string> {
-  return new Set(rules.flatMap((r) => ('metric' in r ? [r.metric] : [])));
+  return new Set(
+    rules.flatMap((r) => (r.kind === 'missing_filing' ? [] : [r.metric, ...judgementOf(r).inputs])),
+  );
 }
 
 /**

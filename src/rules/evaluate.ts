@@ -174,20 +174,23 @@ function evaluateSeriesRule(
   if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
   const judgement = judgementOf(rule);
   const ofMetric = series.get(rule.metric);
+  const inputs = judgement.inputs.map((m) => series.get(m));
   // Fingerprints are made only where needed: a bulk evaluation judges hundreds of thousands of series.
   const hasPrevious = previousByFingerprint.size > 0;
   for (const institution of institutions.values()) {
     if (!rule.types.includes(institution.type)) continue;
     const observed = ofMetric?.get(institution.code);
+    const anyInput = inputs.some((byInstitution) => byInstitution?.has(institution.code));
     const prev = hasPrevious
       ? previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))
       : undefined;
-    if (!observed && !prev) continue;
+    if (!anyInput && !prev) continue;
     const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
     // Only a previous alert needs to be marked judged (see evaluate()).
     if (prev) outcome.decided.push(fingerprint);
-    const watched =
-      observed && judgement.derive ? judgement.derive(observed, metric.frequency) : (observed ?? []);
+    const watched = judgement.derive
+      ? judgement.derive((m) => series.get(m)?.get(institution.code) ?? [], metric.frequency)
+      : (observed ?? []);
     const assessment = assessSeries(
       judgement.rule,
       watched,

@@ -1,6 +1,14 @@
+import { Environment } from '@marcbachmann/cel-js';
 import { type Frequency, type Period, parsePeriod, periodOrdinal } from '../catalog/period.js';
 import type { Observation } from './evaluate.js';
-import type { ChangeRule, ProjectionRule, SeriesKindRule, ThresholdRule, TrendRule } from './rule.schema.js';
+import type {
+  ChangeRule,
+  ExpressionRule,
+  ProjectionRule,
+  SeriesKindRule,
+  ThresholdRule,
+  TrendRule,
+} from './rule.schema.js';
 import type { SeriesRule } from './rule.series.js';
 
 /**
@@ -13,8 +21,13 @@ import type { SeriesRule } from './rule.series.js';
 export interface Judgement {
   /** The threshold parts to judge the (derived) series with. */
   readonly rule: SeriesRule;
-  /** Derives the watched series from the metric's; absent for a threshold rule. */
-  readonly derive?: (series: readonly Observation[], frequency: Frequency) => Observation[];
+  /** The metrics the rule reads (its own, or an expression's inputs). */
+  readonly inputs: readonly string[];
+  /** Derives the watched series from the institution's series by metric; absent for a threshold rule. */
+  readonly derive?: (
+    seriesOf: (metric: string) => readonly Observation[],
+    frequency: Frequency,
+  ) => Observation[];
 }
 
 const judgements = new WeakMap<SeriesKindRule, Judgement>();
@@ -30,16 +43,18 @@ export function judgementOf(rule: SeriesKindRule): Judgement {
 }
 
 function makeJudgement(rule: SeriesKindRule): Judgement {
+  const own = [rule.metric];
   switch (rule.kind) {
     case 'threshold':
-      return { rule };
+      return { rule, inputs: own };
     case 'change':
-      return { rule, derive: (series, frequency) => changes(rule, series, frequency) };
+      return { rule, inputs: own, derive: (of, frequency) => changes(rule, of(rule.metric), frequency) };
     case 'trend':
       return {
         // N periods of decline in a row: the count reaches N.
         rule: plain('>=', [{ severity: rule.severity, threshold: rule.periods }], 1, rule.keep_firing_for),
-        derive: (series, frequency) => declines(rule, series, frequency),
+        inputs: own,
+        derive: (of, frequency) => declines(rule, of(rule.metric), frequency),
       };
     case 'projection':
       return {
@@ -49,9 +64,58 @@ function makeJudgement(rule: SeriesKindRule): Judgement {
           rule.for,
           rule.keep_firing_for,
         ),
-        derive: (series, frequency) => projections(rule, series, frequency),
+        inputs: own,
+        derive: (of, frequency) => projections(rule, of(rule.metric), frequency),
       };
+    case 'expression':
+      return expressionJudgement(rule);
   }
+}
+
+/**
+ * An expression's series: its value in each period where every metric it reads is reported (1 or 0
+ * for a condition, judged `>= 1` at its severity). A period missing any input is a gap, and so is one
+ * where a value cannot be computed (a division by zero).
+ */
+function expressionJudgement(rule: ExpressionRule): Judgement {
+  const env = new Environment();
+  for (const input of rule.inputs) env.registerVariable(input, 'double');
+  const run = env.parse(rule.condition ?? rule.value ?? '');
+  const compute = (values: Record<string, number>): number => {
+    const result = run(values);
+    if (rule.condition !== undefined) return result === true ? 1 : 0;
+    return Number(result);
+  };
+  const judged: SeriesRule =
+    rule.condition !== undefined
+      ? plain('>=', [{ severity: rule.severity ?? 'warning', threshold: 1 }], rule.for, rule.keep_firing_for)
+      : {
+          ...plain(rule.op ?? '>', rule.levels ?? [], rule.for, rule.keep_firing_for),
+          recovery: rule.recovery,
+        };
+  return {
+    rule: judged,
+    inputs: rule.inputs,
+    derive: (seriesOf, frequency) => {
+      const indexed = rule.inputs.map((m) => indexByPeriod(seriesOf(m), frequency));
+      const subject = indexByPeriod(seriesOf(rule.metric), frequency);
+      const derived: Observation[] = [];
+      const periods = [...(indexed[0]?.keys() ?? [])].sort((a, b) => a - b);
+      for (const n of periods) {
+        const points = indexed.map((byOrdinal) => byOrdinal.get(n)?.o);
+        if (points.some((p) => p === undefined)) continue;
+        const observed = points as Observation[];
+        const value = compute(
+          Object.fromEntries(rule.inputs.map((m, i) => [m, (observed[i] as Observation).value])),
+        );
+        if (!Number.isFinite(value)) continue;
+        // Filed under the rule's metric: its observation where it has one, else the newest input's.
+        const newest = observed.reduce((a, b) => ((b.submissionId ?? -1) > (a.submissionId ?? -1) ? b : a));
+        derived.push(at(subject.get(n)?.o ?? { ...newest, metric: rule.metric }, value));
+      }
+      return derived;
+    },
+  };
 }
 
 function plain(

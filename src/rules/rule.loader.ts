@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Environment } from '@marcbachmann/cel-js';
 import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Catalog } from '../catalog/catalog.js';
 import { parsePeriod } from '../catalog/period.js';
@@ -126,7 +127,15 @@ function checkRuleFile(
         rules.push(
           def.kind === 'threshold' || def.kind === 'change'
             ? { ...def, levels: sortLevels(def.levels), group: name, file }
-            : { ...def, group: name, file },
+            : def.kind === 'expression'
+              ? {
+                  ...def,
+                  ...(def.levels ? { levels: sortLevels(def.levels) } : {}),
+                  inputs: expressionInputs(def.condition ?? def.value ?? '', catalog),
+                  group: name,
+                  file,
+                }
+              : { ...def, group: name, file },
         );
       });
     });
@@ -154,6 +163,7 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
     }
     return found;
   }
+  if (rule.kind === 'expression') found.push(...expressionProblems(rule, catalog));
   const metricKnown = catalog.metrics.has(rule.metric);
   if (!metricKnown) found.push([['metric'], `unknown metric ${rule.metric}`]);
   rule.types.forEach((type, i) => {
@@ -176,6 +186,47 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
       }
     }
   });
+  return found;
+}
+
+/** The metric codes an expression names, in the catalog's order. */
+function expressionInputs(expression: string, catalog: Catalog): string[] {
+  return [...catalog.metrics.keys()].filter((code) => new RegExp(`\\b${code}\\b`).test(expression));
+}
+
+/**
+ * An expression rule's CEL, type-checked with every catalog metric a double: a condition must be a
+ * bool, a value a double, and each metric it reads must be of the rule metric's frequency and reported by
+ * every type of the rule (or the rule could never be judged for that type).
+ */
+function expressionProblems(
+  rule: Extract<RuleDef, { kind: 'expression' }>,
+  catalog: Catalog,
+): [Key[], string][] {
+  const found: [Key[], string][] = [];
+  const key = rule.condition !== undefined ? 'condition' : 'value';
+  const expression = rule.condition ?? rule.value ?? '';
+  const env = new Environment();
+  for (const code of catalog.metrics.keys()) env.registerVariable(code, 'double');
+  const checked = env.check(expression);
+  const want = key === 'condition' ? 'bool' : 'double';
+  if (!checked.valid) found.push([[key], checked.error?.message.split('\n')[0] ?? 'invalid expression']);
+  else if (checked.type !== want) found.push([[key], `must be a ${want}, not ${checked.type}`]);
+  const frequency = catalog.metrics.get(rule.metric)?.frequency;
+  for (const input of expressionInputs(expression, catalog)) {
+    const metric = catalog.metrics.get(input);
+    if (frequency && metric && metric.frequency !== frequency) {
+      found.push([
+        [key],
+        `${input} is ${metric.frequency}, ${rule.metric} is ${frequency}: one period cannot hold both`,
+      ]);
+    }
+    for (const type of rule.types) {
+      if (catalog.types.has(type) && !catalog.reports(type, input)) {
+        found.push([[key], `institution type ${type} does not report ${input}`]);
+      }
+    }
+  }
   return found;
 }
 

@@ -9,7 +9,14 @@ import {
 } from './rule.template.js';
 
 /** Kinds of rules; a rule without `kind` is a threshold rule. */
-export const RULE_KINDS = ['threshold', 'change', 'trend', 'projection', 'missing_filing'] as const;
+export const RULE_KINDS = [
+  'threshold',
+  'change',
+  'trend',
+  'projection',
+  'expression',
+  'missing_filing',
+] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 /** Comparison operators: a value breaches a level when `value <op> threshold`. */
@@ -265,6 +272,61 @@ export const projectionRuleSchema = z
   .superRefine(noDuplicateTypes);
 
 /**
+ * An expression rule: a CEL expression over an institution's metrics in one period (each a double named
+ * by its code), either a `condition` that fires at `severity` when true, or a `value` (a metric derived on
+ * the spot) judged with `op` and `levels` as a threshold rule judges. The alert is filed under `metric`.
+ * Type-checked against the catalog when the file loads.
+ */
+export const expressionRuleSchema = z
+  .strictObject({
+    id: code,
+    kind: z.literal('expression'),
+    metric: code,
+    types: z.array(code).min(1),
+    condition: z.string().trim().min(1).optional(),
+    value: z.string().trim().min(1).optional(),
+    severity: z.enum(SEVERITIES).optional(),
+    op: z.enum(OPS).optional(),
+    levels: z.array(levelSchema).min(1).max(3).optional(),
+    recovery: z.number().finite().optional(),
+    for: z.number().int().min(1).max(24).default(1),
+    keep_firing_for: z.number().int().min(0).max(24).default(0),
+    source: z.string().trim().min(1),
+    reason: z.string().trim().min(1).optional(),
+    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+  })
+  .superRefine((rule, ctx) => {
+    noDuplicateTypes(rule, ctx);
+    if ((rule.condition === undefined) === (rule.value === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'an expression rule has either a condition or a value' });
+      return;
+    }
+    if (rule.condition !== undefined) {
+      if (!rule.severity)
+        ctx.addIssue({ code: 'custom', path: ['severity'], message: 'a condition needs a severity' });
+      for (const key of ['op', 'levels', 'recovery'] as const) {
+        if (rule[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `a condition has no ${key}: it holds or not`,
+          });
+        }
+      }
+      return;
+    }
+    if (rule.severity)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['severity'],
+        message: 'a value is judged by levels, not one severity',
+      });
+    if (!rule.op) ctx.addIssue({ code: 'custom', path: ['op'], message: 'a value needs an op' });
+    if (!rule.levels) ctx.addIssue({ code: 'custom', path: ['levels'], message: 'a value needs levels' });
+    if (rule.op && rule.levels) checkLevels(rule.op, rule.levels, rule.recovery, [], ctx);
+  });
+
+/**
  * A missing-filing rule: for each institution of the listed types, each of the `lookback` latest
  * periods of `frequency` whose deadline has passed must have a current submission, or the alert fires
  * at once (no `for`) with the days overdue as its value.
@@ -286,7 +348,14 @@ export const missingFilingRuleSchema = z
 /** One rule as written in a rule file, of any kind (`kind` defaults to `threshold`). */
 export const ruleSchema = z.discriminatedUnion(
   'kind',
-  [thresholdRuleSchema, changeRuleSchema, trendRuleSchema, projectionRuleSchema, missingFilingRuleSchema],
+  [
+    thresholdRuleSchema,
+    changeRuleSchema,
+    trendRuleSchema,
+    projectionRuleSchema,
+    expressionRuleSchema,
+    missingFilingRuleSchema,
+  ],
   {
     error: (issue) => {
       const input = issue.input;
@@ -343,10 +412,13 @@ export type ChangeRule = z.output<typeof changeRuleSchema> & RuleOrigin;
 export type TrendRule = z.output<typeof trendRuleSchema> & RuleOrigin;
 /** A loaded projection rule. */
 export type ProjectionRule = z.output<typeof projectionRuleSchema> & RuleOrigin;
+/** A loaded expression rule, with the metrics its expression reads (found when it loaded). */
+export type ExpressionRule = z.output<typeof expressionRuleSchema> &
+  RuleOrigin & { readonly inputs: readonly string[] };
 /** A loaded missing-filing rule. */
 export type MissingFilingRule = z.output<typeof missingFilingRuleSchema> & RuleOrigin;
 /** A rule that judges one metric's series per institution. */
-export type SeriesKindRule = ThresholdRule | ChangeRule | TrendRule | ProjectionRule;
+export type SeriesKindRule = ThresholdRule | ChangeRule | TrendRule | ProjectionRule | ExpressionRule;
 /** A loaded rule of any kind, and where it was defined. */
 export type Rule = SeriesKindRule | MissingFilingRule;
 

@@ -6,6 +6,7 @@ import { projectAhead } from '../../../src/rules/rule.derived.js';
 import { parseRuleFile } from '../../../src/rules/rule.loader.js';
 import type {
   ChangeRule,
+  ExpressionRule,
   ProjectionRule,
   SeriesKindRule,
   TrendRule,
@@ -179,6 +180,98 @@ describe('projection rules', () => {
 
   it('need fit consecutive periods', () => {
     expect(alertFor(projection(), { '2024-01': 3.4, '2024-03': 3.8, '2024-04': 4.6 })).toBeUndefined();
+  });
+});
+
+describe('expression rules', () => {
+  /** Loads one expression rule through the rule loader, as a rule file would have it. */
+  const expressionRule = (body: string) => {
+    const result = parseRuleFile(
+      'e.rules.yaml',
+      `groups:\n  - name: e\n    rules:\n      - id: e\n        kind: expression\n        metric: npl_ratio\n        types: [rural_commercial_bank]\n        source: x\n        summary: { zh: "{{value}} {{current}}", en: "{{value}} {{current}}" }\n${body}`,
+      catalog,
+    );
+    if (!result.ok) return formatProblems(result.problems).split('\n');
+    return result.value[0] as ExpressionRule;
+  };
+  const observe = (values: Record<string, Record<string, number>>) =>
+    Object.entries(values).flatMap(([period, byMetric], i) =>
+      Object.entries(byMetric).map(([metric, value]) => obs(ruralBank.code, metric, period, value, i + 1)),
+    );
+  const judge = (rule: ExpressionRule, values: Record<string, Record<string, number>>) => {
+    const { active, health } = evaluate({
+      rules: [rule],
+      catalog,
+      institutions: [ruralBank],
+      observations: observe(values),
+      previous: [],
+      now: day(1),
+    });
+    expect(health).toEqual([{ ruleId: 'e', ok: true }]);
+    return active[0];
+  };
+
+  it('fire a condition over several metrics of one period, reading only the periods that have them all', () => {
+    const rule = expressionRule(
+      '        condition: "npl_ratio > 3.0 && provision_coverage_ratio < 150.0"\n        severity: warning\n        for: 2\n',
+    );
+    if (Array.isArray(rule)) throw new Error(rule.join('\n'));
+    expect(rule.inputs).toEqual(['npl_ratio', 'provision_coverage_ratio']);
+    const both = { npl_ratio: 3.5, provision_coverage_ratio: 140 };
+    expect(judge(rule, { '2024-01': both })).toMatchObject({ state: 'pending', value: 1, periods: 1 });
+    expect(judge(rule, { '2024-01': both, '2024-02': both })).toMatchObject({
+      state: 'firing',
+      severity: 'warning',
+      summary: { en: '1 3.5' },
+    });
+    // February lacks the coverage ratio: a gap, so the run in March starts again.
+    expect(judge(rule, { '2024-01': both, '2024-02': { npl_ratio: 3.5 }, '2024-03': both })).toMatchObject({
+      state: 'pending',
+      periods: 1,
+      period: '2024-03',
+    });
+    expect(judge(rule, { '2024-01': { npl_ratio: 3.5, provision_coverage_ratio: 160 } })).toBeUndefined();
+  });
+
+  it('judge a value derived on the spot with levels, skipping a division by zero', () => {
+    const rule = expressionRule(
+      '        value: "loan_loss_reserves / npl_balance * 100.0"\n        op: "<"\n        levels: [{ severity: critical, threshold: 120 }, { severity: warning, threshold: 150 }]\n',
+    );
+    if (Array.isArray(rule)) throw new Error(rule.join('\n'));
+    expect(
+      judge(rule, { '2024-01': { loan_loss_reserves: 130, npl_balance: 100, npl_ratio: 2 } }),
+    ).toMatchObject({
+      severity: 'warning',
+      value: 130,
+      threshold: 150,
+      summary: { en: '130 2' },
+    });
+    expect(judge(rule, { '2024-01': { loan_loss_reserves: 130, npl_balance: 0 } })).toBeUndefined();
+  });
+
+  it('refuse an expression that does not type-check, has the wrong type, or mixes frequencies and scopes', () => {
+    expect(expressionRule('        condition: "npl_ratio > "\n        severity: warning\n')).toEqual([
+      expect.stringMatching(/^e\.rules\.yaml:10: groups\[0\]\.rules\[0\]\.condition: /),
+    ]);
+    expect(expressionRule('        condition: "npl_ratio + 1.0"\n        severity: warning\n')).toEqual([
+      'e.rules.yaml:10: groups[0].rules[0].condition: must be a bool, not double',
+    ]);
+    expect(
+      expressionRule(
+        '        value: "npl_ratio > capital_adequacy_ratio"\n        op: ">"\n        levels: [{ severity: warning, threshold: 1 }]\n',
+      ),
+    ).toEqual([
+      'e.rules.yaml:10: groups[0].rules[0].value: must be a double, not bool',
+      'e.rules.yaml:10: groups[0].rules[0].value: capital_adequacy_ratio is quarterly, npl_ratio is monthly: one period cannot hold both',
+    ]);
+    expect(expressionRule('        condition: "npl_ratio > 1.0"\n')).toEqual([
+      'e.rules.yaml:4: groups[0].rules[0].severity: a condition needs a severity',
+    ]);
+    expect(
+      expressionRule(
+        '        condition: "npl_ratio > 1.0"\n        value: "npl_ratio"\n        severity: warning\n',
+      ),
+    ).toEqual(['e.rules.yaml:4: groups[0].rules[0]: an expression rule has either a condition or a value']);
   });
 });
 
