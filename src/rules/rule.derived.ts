@@ -4,6 +4,7 @@ import type { Observation } from './evaluate.js';
 import type {
   ChangeRule,
   ExpressionRule,
+  MissingDataRule,
   ProjectionRule,
   SeriesKindRule,
   ThresholdRule,
@@ -69,7 +70,35 @@ function makeJudgement(rule: SeriesKindRule): Judgement {
       };
     case 'expression':
       return expressionJudgement(rule);
+    case 'missing_data':
+      return {
+        rule: plain('>=', [{ severity: rule.severity, threshold: 1 }], rule.for, rule.keep_firing_for),
+        inputs: rule.inputs,
+        derive: (of, frequency) => absences(rule, of, frequency),
+      };
   }
+}
+
+/** Each filed period (any of the rule's inputs reported): 1 when the rule's metric is not in it, else 0. */
+function absences(
+  rule: MissingDataRule,
+  seriesOf: (metric: string) => readonly Observation[],
+  frequency: Frequency,
+): Observation[] {
+  const filed = new Map<number, Observation>();
+  for (const input of rule.inputs) {
+    for (const [n, { o }] of indexByPeriod(seriesOf(input), frequency)) {
+      const seen = filed.get(n);
+      if (!seen || (o.submissionId ?? -1) > (seen.submissionId ?? -1)) filed.set(n, o);
+    }
+  }
+  const present = indexByPeriod(seriesOf(rule.metric), frequency);
+  return [...filed]
+    .sort((a, b) => a[0] - b[0])
+    .map(([n, o]) => {
+      const own = present.get(n)?.o;
+      return own ? at(own, 0) : { ...o, metric: rule.metric, value: 1 };
+    });
 }
 
 /**

@@ -135,7 +135,9 @@ function checkRuleFile(
                   group: name,
                   file,
                 }
-              : { ...def, group: name, file },
+              : def.kind === 'missing_data'
+                ? { ...def, inputs: filedWith(def.metric, def.types, catalog), group: name, file }
+                : { ...def, group: name, file },
         );
       });
     });
@@ -187,6 +189,17 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
     }
   });
   return found;
+}
+
+/**
+ * The metrics whose presence shows that a period was filed: every metric of `metric`'s frequency that one
+ * of the types reports, so a filing lacking `metric` is seen through any other value in it.
+ */
+function filedWith(metric: string, types: readonly string[], catalog: Catalog): string[] {
+  const frequency = catalog.metrics.get(metric)?.frequency;
+  return [...catalog.metrics.values()]
+    .filter((m) => m.frequency === frequency && types.some((t) => catalog.reports(t, m.code)))
+    .map((m) => m.code);
 }
 
 /** The metric codes an expression names, in the catalog's order. */

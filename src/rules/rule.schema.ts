@@ -15,6 +15,7 @@ export const RULE_KINDS = [
   'trend',
   'projection',
   'expression',
+  'missing_data',
   'missing_filing',
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
@@ -327,6 +328,26 @@ export const expressionRuleSchema = z
   });
 
 /**
+ * A missing-data rule: an institution that filed a period (any metric of `metric`'s frequency) without
+ * `metric` in it. Fires at `severity` for that period; resolves once a filing has it (a corrected
+ * resubmission) or a later period is filed with it.
+ */
+export const missingDataRuleSchema = z
+  .strictObject({
+    id: code,
+    kind: z.literal('missing_data'),
+    metric: code,
+    types: z.array(code).min(1),
+    severity: z.enum(SEVERITIES),
+    for: z.number().int().min(1).max(24).default(1),
+    keep_firing_for: z.number().int().min(0).max(24).default(0),
+    source: z.string().trim().min(1),
+    reason: z.string().trim().min(1).optional(),
+    summary: z.strictObject({ zh: templateOf(PLACEHOLDERS), en: templateOf(PLACEHOLDERS) }),
+  })
+  .superRefine(noDuplicateTypes);
+
+/**
  * A missing-filing rule: for each institution of the listed types, each of the `lookback` latest
  * periods of `frequency` whose deadline has passed must have a current submission, or the alert fires
  * at once (no `for`) with the days overdue as its value.
@@ -354,6 +375,7 @@ export const ruleSchema = z.discriminatedUnion(
     trendRuleSchema,
     projectionRuleSchema,
     expressionRuleSchema,
+    missingDataRuleSchema,
     missingFilingRuleSchema,
   ],
   {
@@ -415,10 +437,19 @@ export type ProjectionRule = z.output<typeof projectionRuleSchema> & RuleOrigin;
 /** A loaded expression rule, with the metrics its expression reads (found when it loaded). */
 export type ExpressionRule = z.output<typeof expressionRuleSchema> &
   RuleOrigin & { readonly inputs: readonly string[] };
+/** A loaded missing-data rule, with the metrics whose filing shows that a period was filed. */
+export type MissingDataRule = z.output<typeof missingDataRuleSchema> &
+  RuleOrigin & { readonly inputs: readonly string[] };
 /** A loaded missing-filing rule. */
 export type MissingFilingRule = z.output<typeof missingFilingRuleSchema> & RuleOrigin;
 /** A rule that judges one metric's series per institution. */
-export type SeriesKindRule = ThresholdRule | ChangeRule | TrendRule | ProjectionRule | ExpressionRule;
+export type SeriesKindRule =
+  | ThresholdRule
+  | ChangeRule
+  | TrendRule
+  | ProjectionRule
+  | ExpressionRule
+  | MissingDataRule;
 /** A loaded rule of any kind, and where it was defined. */
 export type Rule = SeriesKindRule | MissingFilingRule;
 

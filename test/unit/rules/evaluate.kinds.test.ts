@@ -7,6 +7,7 @@ import { parseRuleFile } from '../../../src/rules/rule.loader.js';
 import type {
   ChangeRule,
   ExpressionRule,
+  MissingDataRule,
   ProjectionRule,
   SeriesKindRule,
   TrendRule,
@@ -272,6 +273,65 @@ describe('expression rules', () => {
         '        condition: "npl_ratio > 1.0"\n        value: "npl_ratio"\n        severity: warning\n',
       ),
     ).toEqual(['e.rules.yaml:4: groups[0].rules[0]: an expression rule has either a condition or a value']);
+  });
+});
+
+describe('missing-data rules', () => {
+  const rule = (() => {
+    const result = parseRuleFile(
+      'm.rules.yaml',
+      `groups:
+  - name: m
+    rules:
+      - id: npl_missing
+        kind: missing_data
+        metric: npl_ratio
+        types: [rural_commercial_bank]
+        severity: warning
+        source: 报送要求
+        summary: { zh: "{{period}}缺{{metric_name}}", en: "{{metric_name}} missing from {{period}}" }`,
+      catalog,
+    );
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    return result.value[0] as MissingDataRule;
+  })();
+  const judge = (values: Record<string, Record<string, number>>, previous: ActiveAlert[] = []) =>
+    evaluate({
+      rules: [rule],
+      catalog,
+      institutions: [ruralBank],
+      observations: Object.entries(values).flatMap(([period, byMetric], i) =>
+        Object.entries(byMetric).map(([metric, value]) => obs(ruralBank.code, metric, period, value, i + 1)),
+      ),
+      previous,
+      now: day(1),
+    });
+
+  it('reads every monthly metric the type reports, to see a filing that lacks the metric', () => {
+    expect(rule.inputs).toEqual(
+      expect.arrayContaining(['npl_ratio', 'npl_balance', 'total_loans', 'liquidity_ratio']),
+    );
+    expect(rule.inputs).not.toContain('capital_adequacy_ratio'); // quarterly
+  });
+
+  it('fires for a filed period without the metric and resolves when a later filing has it', () => {
+    const missing = judge({ '2024-05': { npl_ratio: 1.2 }, '2024-06': { liquidity_ratio: 40 } });
+    expect(missing.active).toEqual([
+      expect.objectContaining({
+        state: 'firing',
+        period: '2024-06',
+        value: 1,
+        summary: { zh: '2024-06缺不良贷款率', en: 'NPL ratio missing from 2024-06' },
+      }),
+    ]);
+    const corrected = judge(
+      { '2024-05': { npl_ratio: 1.2 }, '2024-06': { liquidity_ratio: 40 }, '2024-07': { npl_ratio: 1.3 } },
+      missing.active,
+    );
+    expect(corrected.active).toEqual([]);
+    expect(corrected.transitions).toEqual([expect.objectContaining({ kind: 'resolved' })]);
+    // An institution that filed nothing at all is the business of missing-filing rules.
+    expect(judge({}).active).toEqual([]);
   });
 });
 
