@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { type FileHandle, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,29 +150,46 @@ function minimalWorkbook(target: string): Record<string, string> {
   };
 }
 
-/** Open descriptors of this process, where Linux shows them. */
-const descriptors = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
+/**
+ * Open descriptors of this process on the workbooks of these tests, where Linux shows them. Only those:
+ * other test files sharing the worker may open or close sockets and files of their own meanwhile.
+ */
+const descriptors = () => {
+  if (!existsSync('/proc/self/fd')) return 0;
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+    } catch {
+      return false; // closed since it was listed
+    }
+  }).length;
+};
 
-/** Runs `body`, then fails if it left a descriptor open or an error event unhandled. */
+/** Waits up to two seconds for every descriptor on these tests' files to be closed; returns how many remain. */
+async function settledDescriptors(): Promise<number> {
+  // Closing is asynchronous (writing a fixture workbook too): on a loaded machine it can take longer
+  // than one short pause. A leaked descriptor never closes, so waiting still fails it.
+  for (let waited = 0; waited < 2000 && descriptors() > 0; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return descriptors();
+}
+
+/** Runs `body`, then fails if it left a descriptor on these tests' files open or an error event unhandled. */
 async function leavesNothingBehind(body: () => Promise<void>): Promise<void> {
   const uncaught: unknown[] = [];
   const record = (error: unknown) => uncaught.push(error);
   const listeners = process.listenerCount('uncaughtException');
-  const before = descriptors();
+  expect(await settledDescriptors(), 'a descriptor was open before the body ran').toBe(0);
   process.on('uncaughtException', record);
   try {
     await body();
-    // Closing is asynchronous: on a loaded machine it can take longer than one short pause. A leaked
-    // descriptor never comes back, so waiting up to two seconds still fails it.
-    for (let waited = 0; waited < 2000 && descriptors() !== before; waited += 50) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {
     process.off('uncaughtException', record);
   }
   expect(uncaught).toEqual([]);
-  expect(descriptors()).toBe(before);
+  expect(await settledDescriptors()).toBe(0);
   expect(process.listenerCount('uncaughtException')).toBe(listeners);
 }
 
