@@ -203,6 +203,10 @@ export const alertEvent = z.object({
   value: z.number().nullable(),
   period: z.string(),
   actor: z.string(),
+  rules_hash: z.string().nullable().meta({
+    description:
+      'sha256 of the rule files of the evaluation that recorded this event (as GET /rules shows); null for events recorded before rule-set hashes were kept',
+  }),
 });
 
 export const templateParams = z.strictObject({ institutionType: z.string() });
