@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import { reloadRules } from '../rules/rules.reload.js';
 import { createScheduler, listen, openServices, type Services } from '../service.js';
 import { bootstrapAdminKey } from './bootstrap-admin.js';
 
@@ -36,11 +37,12 @@ export async function serve(
     'RiskWatch is listening',
   );
 
-  // SIGHUP re-reads rules/, as Prometheus does; a folder with problems keeps the old rules running.
+  // SIGHUP re-reads rules/, as Prometheus does, exactly as POST /api/v1/rules/reload does: a folder with
+  // problems keeps the old rules running; the result is logged, counted and audited.
   process.on('SIGHUP', () => {
-    const result = services.rules.reload(new Date());
-    if (result.ok) logger.info({ rules: result.hash.slice(0, 12) }, 'rules reloaded');
-    else logger.error({ problems: result.problems }, 'rules reload failed; the previous rules stay in force');
+    reloadRules(services, 'signal:SIGHUP').catch((error: unknown) =>
+      logger.error({ err: error }, 'rules reload could not be audited'),
+    );
   });
 
   let stopping = false;

@@ -209,6 +209,25 @@ export const alertEvent = z.object({
   }),
 });
 
+const fileProblem = z.object({
+  file: z.string(),
+  path: z.string(),
+  line: z.number().optional(),
+  message: z.string(),
+});
+export const rulesInForce = z.object({
+  hash: z.string().meta({ description: 'sha256 over the rule files’ names and contents' }),
+  loaded_at: z
+    .string()
+    .meta({ description: 'When these rules were loaded: at start or by the last good reload' }),
+  files: z.array(z.string()),
+  rules: z.array(z.record(z.string(), z.unknown())),
+  last_reload_error: z
+    .object({ at: z.string(), problems: z.array(fileProblem) })
+    .nullable()
+    .meta({ description: 'The problems of the latest reload when it failed; null once a reload succeeds' }),
+});
+
 export const templateParams = z.strictObject({ institutionType: z.string() });
 export const templateQuery = z.strictObject({
   format: z.enum(TEMPLATE_FORMATS).default('xlsx'),

@@ -219,8 +219,8 @@ export function buildOpenApiDocument(publicUrl: string) {
   route(['admin', 'supervisor', 'institution'], {
     method: 'get',
     path: '/api/v1/rules',
-    summary: 'The rules in force, their hash and the last reload error',
-    responses: { 200: json(z.record(z.string(), z.unknown()), 'Rules') },
+    summary: 'The rules in force, their hash, when they were loaded, and the last reload error',
+    responses: { 200: json(s.rulesInForce, 'Rules') },
   });
   route(['admin', 'supervisor', 'institution'], {
     method: 'get',
