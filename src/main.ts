@@ -10,6 +10,7 @@ import {
   notifyTestCommand,
   rulesCheckCommand,
 } from './cli/commands.js';
+import { rulesReplayCommand } from './cli/replay.command.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './logger.js';
 
@@ -72,10 +73,8 @@ async function main(argv: string[]): Promise<void> {
       return print(await migrateCommand(config));
     case 'rules check':
       return print(rulesCheckCommand(arg ?? config.rulesDir));
-    case 'rules replay': {
-      const { rulesReplayCommand } = await import('./cli/replay.command.js');
+    case 'rules replay':
       return print(await rulesReplayCommand(config, logger, values));
-    }
     case 'keys create':
       return print(await keysCreateCommand(config, logger, values));
     case 'keys list':
