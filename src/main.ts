@@ -10,6 +10,7 @@ import {
   notifyTestCommand,
   rulesCheckCommand,
 } from './cli/commands.js';
+import { rulesReplayCommand } from './cli/replay.command.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './logger.js';
 
@@ -22,6 +23,8 @@ const USAGE = `usage: riskwatch <command>
   demo                           load the Quanzhou demo sample, then serve
   migrate                        apply database migrations
   rules check [dir]              validate catalog, rule files and routes (default: RULES_DIR)
+  rules replay --from YYYY-MM --to YYYY-MM [--rules DIR] [--institution CODE] [--format text|json]
+                                 what a rules folder would have done over stored history; writes nothing
   keys create --role R --name N [--institution CODE] [--email ADDRESS]
   keys list | keys revoke <id>
   institutions import <file.csv|file.json>
@@ -39,6 +42,10 @@ async function main(argv: string[]): Promise<void> {
       institution: { type: 'string' },
       email: { type: 'string' },
       sheet: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      rules: { type: 'string' },
+      format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +73,8 @@ async function main(argv: string[]): Promise<void> {
       return print(await migrateCommand(config));
     case 'rules check':
       return print(rulesCheckCommand(arg ?? config.rulesDir));
+    case 'rules replay':
+      return print(await rulesReplayCommand(config, logger, values));
     case 'keys create':
       return print(await keysCreateCommand(config, logger, values));
     case 'keys list':

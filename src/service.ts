@@ -56,6 +56,7 @@ export async function openServices(
     db,
     VERSION,
     (metric) => rules.current().catalog.metrics.get(metric)?.unit ?? '',
+    rules,
   );
   // Every route × outcome exists from the start, so that increase() sees the first failure.
   for (const route of [...loaded.value.routes.map((r) => r.name), RECEIPT_ROUTE])

@@ -65,13 +65,15 @@ function alertColumns(t: Transition) {
 
 /**
  * Stores transitions: inserts new alerts in one statement, updates active ones by fingerprint, and
- * appends one alert event for each in one statement. Run it in the transaction that decided the
- * transitions; an evaluation yields at most one transition per alert.
+ * appends one alert event for each in one statement, stamped with `rulesHash`, the hash of the rule set
+ * that decided them. Run it in the transaction that decided the transitions; an evaluation yields at
+ * most one transition per alert.
  */
 export async function recordTransitions(
   db: Kysely<Database>,
   transitions: readonly Transition[],
   actor: string,
+  rulesHash: string,
 ): Promise<RecordedTransition[]> {
   if (transitions.length === 0) return [];
   if (new Set(transitions.map((t) => t.alert.fingerprint)).size !== transitions.length) {
@@ -125,6 +127,7 @@ export async function recordTransitions(
           value: Number.isFinite(t.alert.value) ? t.alert.value : null,
           period: t.alert.period,
           actor,
+          rules_hash: rulesHash,
         })),
       )
       .returning(['id', 'alert_id'])
@@ -230,6 +233,7 @@ export async function findAlert(db: Kysely<Database>, id: number) {
       value: e.value,
       period: e.period,
       actor: e.actor,
+      rules_hash: e.rules_hash,
     })),
   };
 }

@@ -26,6 +26,11 @@ export interface RulesSnapshot {
   readonly routes: readonly Route[];
   /** The regulator's IANA time zone (`TIME_ZONE`), where filing deadlines fall. */
   readonly timeZone: string;
+  /**
+   * sha256 of the rule files this snapshot was loaded from; every alert event an evaluation records
+   * carries it, so a transition can always be traced to the rules that decided it.
+   */
+  readonly hash: string;
 }
 
 /** Told about every evaluation, for metrics and rule health. */
@@ -70,7 +75,7 @@ export async function evaluateInstitutions(
   const read = ruleMetrics(rules);
   for (const o of pending) if (read.has(o.metric)) observations.push(o);
   const result = evaluate({ rules, catalog, institutions, observations, filings, previous, timeZone, now });
-  const recorded = await recordTransitions(trx, result.transitions, actor);
+  const recorded = await recordTransitions(trx, result.transitions, actor, snapshot.hash);
 
   const byCode = new Map(institutions.map(({ establishedAt: _, ...i }) => [i.code, i]));
   await enqueueNotifications(

@@ -45,7 +45,8 @@ async function withServices<T>(config: Config, logger: Logger, fn: (s: Services)
   }
 }
 
-function describeAppError(error: unknown): never {
+/** Turns a request error into a CLI error (exit 2) listing every problem; rethrows anything else. */
+export function describeAppError(error: unknown): never {
   if (error instanceof AppError) {
     const lines = error.errors.map(
       (e) =>

@@ -1,17 +1,33 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import { reloadRules } from '../rules/rules.reload.js';
 import { createScheduler, listen, openServices, type Services } from '../service.js';
 import { bootstrapAdminKey } from './bootstrap-admin.js';
 
 /**
  * Runs the service until SIGINT or SIGTERM, then drains: stops taking connections, lets requests
- * and jobs under way finish, and closes the database last.
+ * and jobs under way finish, and closes the database last. SIGHUP reloads the rules folder.
  */
 export async function serve(
   config: Config,
   logger: Logger,
   before?: (services: Services) => Promise<void>,
 ): Promise<void> {
+  // SIGHUP re-reads rules/, as Prometheus does, exactly as POST /api/v1/rules/reload does: a folder with
+  // problems keeps the old rules running; the result is logged, counted and audited. Listened for before
+  // anything else, because Node's default for SIGHUP is to exit: a reload sent while the service starts
+  // (the folder is being read then anyway) or drains must not kill it.
+  let reloadable: Services | undefined;
+  process.on('SIGHUP', () => {
+    if (!reloadable) {
+      logger.warn('SIGHUP ignored: the service is starting or stopping');
+      return;
+    }
+    reloadRules(reloadable, 'signal:SIGHUP').catch((error: unknown) =>
+      logger.error({ err: error }, 'rules reload could not be audited'),
+    );
+  });
+
   const services = await openServices(config, logger);
   if (before) await before(services);
   if (!config.adminToken) {
@@ -25,6 +41,7 @@ export async function serve(
   const server = await listen(services);
   const scheduler = config.schedulerEnabled ? createScheduler(services) : undefined;
   scheduler?.start();
+  reloadable = services;
   const address = server.address();
   logger.info(
     {
@@ -36,17 +53,11 @@ export async function serve(
     'RiskWatch is listening',
   );
 
-  // SIGHUP re-reads rules/, as Prometheus does; a folder with problems keeps the old rules running.
-  process.on('SIGHUP', () => {
-    const result = services.rules.reload(new Date());
-    if (result.ok) logger.info({ rules: result.hash.slice(0, 12) }, 'rules reloaded');
-    else logger.error({ problems: result.problems }, 'rules reload failed; the previous rules stay in force');
-  });
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    reloadable = undefined;
     logger.info({ signal }, 'draining');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();

@@ -106,6 +106,8 @@ export interface AlertEventTable {
   value: number | null;
   period: string;
   actor: string;
+  /** sha256 of the rule files of the evaluation that recorded the event; null for older events. */
+  rules_hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface NotificationOutboxTable {

@@ -1,6 +1,7 @@
 import './zod-openapi.js';
 import { z } from 'zod';
-import { ALERT_STATES, SEVERITIES } from '../alerts/alert.types.js';
+import { ALERT_STATES, SEVERITIES, TRANSITION_KINDS } from '../alerts/alert.types.js';
+import { replayRequestSchema } from '../alerts/replay.service.js';
 import { ROLES } from '../auth/api-key.js';
 import { jsonUploadSchema } from '../ingest/json.parser.js';
 import { TEMPLATE_FORMATS, TEMPLATE_LANGS } from '../ingest/template.js';
@@ -203,6 +204,70 @@ export const alertEvent = z.object({
   value: z.number().nullable(),
   period: z.string(),
   actor: z.string(),
+  rules_hash: z.string().nullable().meta({
+    description:
+      'sha256 of the rule files of the evaluation that recorded this event (as GET /rules shows); null for events recorded before rule-set hashes were kept',
+  }),
+});
+
+const fileProblem = z.object({
+  file: z.string(),
+  path: z.string(),
+  line: z.number().optional(),
+  message: z.string(),
+});
+export const rulesInForce = z.object({
+  hash: z.string().meta({ description: 'sha256 over the rule files’ names and contents' }),
+  loaded_at: z
+    .string()
+    .meta({ description: 'When these rules were loaded: at start or by the last good reload' }),
+  files: z.array(z.string()),
+  rules: z.array(z.record(z.string(), z.unknown())),
+  last_reload_error: z
+    .object({ at: z.string(), problems: z.array(fileProblem) })
+    .nullable()
+    .meta({ description: 'The problems of the latest reload when it failed; null once a reload succeeds' }),
+});
+
+export const replayBody = replayRequestSchema;
+const replayAlert = z.object({
+  rule: z.string(),
+  institution: z.string().nullable(),
+  metric: z.string(),
+  state: z.enum(ALERT_STATES),
+  severity: z.enum(SEVERITIES),
+  value: z.number().nullable(),
+  threshold: z.number().nullable(),
+  period: z.string().meta({ description: 'The latest period judged' }),
+  first_period: z.string().meta({ description: 'First period of the run of breaching periods' }),
+  periods: z.number().meta({ description: 'Length of the run' }),
+});
+export const replayReport = z.object({
+  rules_hash: z.string().meta({ description: 'The rule set replayed (the rules in force)' }),
+  from: z.string(),
+  to: z.string(),
+  institutions: z.number().meta({ description: 'Institutions evaluated' }),
+  rules: z.array(z.string()).meta({ description: 'Rules replayed' }),
+  skipped_rules: z
+    .array(z.object({ rule: z.string(), reason: z.string() }))
+    .meta({ description: 'Rules a replay cannot judge (missing-filing rules), with why' }),
+  initial: z.array(replayAlert).meta({ description: 'Alerts active at the end of the month before from' }),
+  timeline: z.array(
+    z.object({
+      period: z.string(),
+      transitions: z.array(
+        replayAlert.extend({
+          kind: z.enum(TRANSITION_KINDS),
+          from: z.enum(ALERT_STATES).nullable().meta({ description: 'State before; null for a new alert' }),
+        }),
+      ),
+      errors: z
+        .array(z.object({ rule: z.string(), error: z.string() }))
+        .meta({ description: 'Rules that failed in this month; their alerts stayed as they were' }),
+    }),
+  ),
+  final: z.array(replayAlert).meta({ description: 'Alerts active at the end of to' }),
+  totals: z.record(z.string(), z.number()).meta({ description: 'Transitions by kind over the range' }),
 });
 
 export const templateParams = z.strictObject({ institutionType: z.string() });

@@ -45,6 +45,7 @@ export function buildOpenApiDocument(publicUrl: string) {
   const submission = registry.register('Submission', s.submission);
   const receipt = registry.register('UploadReceipt', s.uploadReceipt);
   const key = registry.register('ApiKey', s.apiKey);
+  const replayReport = registry.register('ReplayReport', s.replayReport);
   const unprocessable = {
     description: 'Invalid data: every problem, located; nothing was stored',
     content: { 'application/problem+json': { schema: problem } },
@@ -219,8 +220,8 @@ export function buildOpenApiDocument(publicUrl: string) {
   route(['admin', 'supervisor', 'institution'], {
     method: 'get',
     path: '/api/v1/rules',
-    summary: 'The rules in force, their hash and the last reload error',
-    responses: { 200: json(z.record(z.string(), z.unknown()), 'Rules') },
+    summary: 'The rules in force, their hash, when they were loaded, and the last reload error',
+    responses: { 200: json(s.rulesInForce, 'Rules') },
   });
   route(['admin', 'supervisor', 'institution'], {
     method: 'get',
@@ -249,6 +250,22 @@ export function buildOpenApiDocument(publicUrl: string) {
     responses: {
       200: json(z.object({ hash: z.string(), previous: z.string(), changed: z.boolean() }), 'Reloaded'),
       422: unprocessable,
+    },
+  });
+
+  route(['admin', 'supervisor'], {
+    method: 'post',
+    path: '/api/v1/rules/replay',
+    summary:
+      'What the rules in force would have done, month by month, over stored history; writes nothing and notifies no one',
+    request: { body: { content: { 'application/json': { schema: s.replayBody } } } },
+    responses: {
+      200: json(replayReport, 'The transitions each month would have seen'),
+      422: {
+        description:
+          'Invalid body, an unknown institution, or a replay past its limits (replay_too_large names the limit)',
+        content: { 'application/problem+json': { schema: problem } },
+      },
     },
   });
 

@@ -4,6 +4,17 @@ import type { Database } from '../db/schema.js';
 import type { RuleHealth } from '../rules/evaluate.js';
 import { currentValues } from './metric-values.query.js';
 
+/** What the metrics read of the rules in force (the `RulesRuntime`), at scrape time. */
+export interface RulesState {
+  current(): { readonly hash: string; readonly loadedAt: Date };
+  /** Set while the latest reload failed, cleared by a good one. */
+  lastError(): unknown;
+}
+
+/** Outcomes of a rules reload, as the `result` label of `riskwatch_rules_reloads_total` names them. */
+export const RELOAD_RESULTS = ['success', 'failure'] as const;
+export type ReloadResult = (typeof RELOAD_RESULTS)[number];
+
 /**
  * Every Prometheus metric of the service, on its own registry (never the global one).
  * Values that live in the database (latest observations, alert counts, outbox depth) are read at
@@ -17,8 +28,9 @@ export class ServiceMetrics {
   readonly evaluations: Counter<'result'>;
   readonly lastEvaluationSuccess: Gauge;
   readonly notifications: Counter<'route' | 'outcome'>;
+  readonly rulesReloads: Counter<'result'>;
 
-  constructor(db: Kysely<Database>, version: string, unitOf: (metric: string) => string) {
+  constructor(db: Kysely<Database>, version: string, unitOf: (metric: string) => string, rules: RulesState) {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry });
     new Gauge({
@@ -64,6 +76,42 @@ export class ServiceMetrics {
       help: 'Notification attempts by route and outcome (sent, retry, failed).',
       labelNames: ['route', 'outcome'],
       registers: [registry],
+    });
+
+    // The rules folder in force, modelled on Prometheus's own prometheus_config_last_reload_* metrics.
+    // Read from the runtime at scrape time, so the initial load counts as the first successful one.
+    this.rulesReloads = new Counter({
+      name: 'riskwatch_rules_reloads_total',
+      help: 'Reloads of the rules folder (SIGHUP or POST /api/v1/rules/reload) by result; a failed one keeps the previous rules.',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    for (const result of RELOAD_RESULTS) this.rulesReloads.inc({ result }, 0);
+    new Gauge({
+      name: 'riskwatch_rules_loaded_info',
+      help: 'The rule set in force, by the sha256 of its rule files (as GET /api/v1/rules shows); always 1.',
+      labelNames: ['hash'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.set({ hash: rules.current().hash }, 1);
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_rules_last_reload_successful',
+      help: 'Whether the last load of the rules folder succeeded (1) or failed and left the previous rules in force (0).',
+      registers: [registry],
+      collect() {
+        this.set(rules.lastError() === undefined ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_rules_last_reload_success_timestamp_seconds',
+      help: 'Unix time the rules in force were loaded (at start or by the last successful reload).',
+      registers: [registry],
+      collect() {
+        this.set(rules.current().loadedAt.getTime() / 1000);
+      },
     });
 
     new Gauge({
@@ -157,6 +205,11 @@ export class ServiceMetrics {
         this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
       },
     });
+  }
+
+  /** Counts one reload of the rules folder. */
+  recordRulesReload(result: ReloadResult): void {
+    this.rulesReloads.inc({ result });
   }
 
   /** Records one evaluation's duration and rule health. */

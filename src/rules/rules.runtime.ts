@@ -6,7 +6,6 @@ import { loadRuleSet } from './rule.loader.js';
 
 /** The loaded configuration and where it came from. */
 export interface LoadedRules extends RulesSnapshot {
-  readonly hash: string;
   readonly files: readonly string[];
   readonly loadedAt: Date;
 }

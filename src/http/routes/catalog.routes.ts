@@ -1,5 +1,5 @@
 import { type RequestHandler, Router } from 'express';
-import { recordAudit } from '../../audit/audit.repository.js';
+import { reloadRules } from '../../rules/rules.reload.js';
 import type { AppDeps } from '../app.deps.js';
 import { AppError } from '../app-error.js';
 import { type Access, principalOf } from '../auth.middleware.js';
@@ -32,16 +32,7 @@ export function catalogRoutes(deps: AppDeps, guard: (access: Access) => RequestH
 
   // Re-reads rules/ in this replica; a folder with any problem leaves the rules in force untouched.
   router.post('/rules/reload', guard(['admin']), async (req, res) => {
-    const now = deps.clock();
-    const before = deps.rules.current().hash;
-    const result = deps.rules.reload(now);
-    await recordAudit(deps.db, {
-      actor: principalOf(req).name,
-      action: 'rules.reload',
-      details: result.ok
-        ? { ok: true, from: before, to: result.hash }
-        : { ok: false, problems: result.problems.length },
-    });
+    const result = await reloadRules(deps, principalOf(req).name);
     if (!result.ok) {
       throw AppError.unprocessable(
         'invalid_rules',
@@ -55,7 +46,7 @@ export function catalogRoutes(deps: AppDeps, guard: (access: Access) => RequestH
         })),
       );
     }
-    res.json({ hash: result.hash, previous: before, changed: result.hash !== before });
+    res.json({ hash: result.hash, previous: result.previous, changed: result.changed });
   });
 
   return router;

@@ -66,6 +66,8 @@ describe('evaluation on a real database', () => {
       .select(['idempotency_key', 'route'])
       .execute();
     expect(outbox.length).toBeGreaterThanOrEqual(3);
+    const hashes = await t.db.selectFrom('alert_events').select('rules_hash').distinct().execute();
+    expect(hashes).toEqual([{ rules_hash: rules.hash }]);
     const alerts = await t.db.selectFrom('alerts').selectAll().execute();
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ state: 'resolved', period: '2024-06', first_period: '2024-04' });

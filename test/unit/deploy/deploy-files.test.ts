@@ -69,6 +69,10 @@ const RISKWATCH_METRICS: Record<string, string[]> = {
   riskwatch_outbox_pending: [],
   riskwatch_outbox_oldest_pending_age_seconds: [],
   riskwatch_build_info: ['version'],
+  riskwatch_rules_loaded_info: ['hash'],
+  riskwatch_rules_last_reload_successful: [],
+  riskwatch_rules_last_reload_success_timestamp_seconds: [],
+  riskwatch_rules_reloads_total: ['result'],
 };
 /** Prometheus's own `up` and prom-client's default process and Node.js metrics, as it names them. */
 const OTHER_METRICS = await (async () => {
