@@ -9,6 +9,7 @@ import {
   migrateCommand,
   notifyTestCommand,
   rulesCheckCommand,
+  rulesTestCommand,
 } from './cli/commands.js';
 import { rulesReplayCommand } from './cli/replay.command.js';
 import { ConfigError, loadConfig } from './config/config.js';
@@ -22,7 +23,9 @@ const USAGE = `usage: riskwatch <command>
   serve                          run the service (default)
   demo                           load the Quanzhou demo sample, then serve
   migrate                        apply database migrations
-  rules check [dir]              validate catalog, rule files and routes (default: RULES_DIR)
+  rules check [paths…]           validate rules folders or files: catalog, rule files, routes, rule tests
+                                 (default: RULES_DIR)
+  rules test <paths…>            run rule unit tests (*.test.yaml files, or the folders holding them)
   rules replay --from YYYY-MM --to YYYY-MM [--rules DIR] [--institution CODE] [--format text|json]
                                  what a rules folder would have done over stored history; writes nothing
   keys create --role R --name N [--institution CODE] [--email ADDRESS]
@@ -71,8 +74,12 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'migrate':
       return print(await migrateCommand(config));
-    case 'rules check':
-      return print(rulesCheckCommand(arg ?? config.rulesDir));
+    case 'rules check': {
+      const paths = positionals.slice(2);
+      return print(rulesCheckCommand(paths.length > 0 ? paths : [config.rulesDir], config.rulesDir));
+    }
+    case 'rules test':
+      return print(rulesTestCommand(positionals.slice(2)));
     case 'rules replay':
       return print(await rulesReplayCommand(config, logger, values));
     case 'keys create':

@@ -15,7 +15,10 @@ import { AppError } from '../http/app-error.js';
 import { decodeText } from '../ingest/decode.js';
 import { ingestFile } from '../ingest/submission.service.js';
 import { saveInstitutions } from '../institutions/institution.service.js';
-import { loadRulesDir } from '../rules/rules.runtime.js';
+import { loadRuleTestFile, ruleTestFilesIn } from '../rules/rule-test.loader.js';
+import { formatSuiteResult } from '../rules/rule-test.report.js';
+import { runRuleTestSuite } from '../rules/rule-test.runner.js';
+import { checkRulePaths } from '../rules/rules.check.js';
 import { openServices, type Services } from '../service.js';
 
 /** A CLI failure with the exit code to leave with. */
@@ -71,11 +74,51 @@ export async function migrateCommand(config: Config): Promise<string> {
   }
 }
 
-/** `rules check [dir]`: validates catalog, rule files and routes; every problem, non-zero exit. */
-export function rulesCheckCommand(dir: string): string {
-  const loaded = loadRulesDir(path.resolve(dir), new Date());
-  if (!loaded.ok) throw new CliError(formatProblems(loaded.problems), 1);
-  return `OK: ${loaded.value.rules.length} rules in ${loaded.value.files.length} files, ${loaded.value.routes.length} routes, ${loaded.value.catalog.metrics.size} metrics (hash ${loaded.value.hash.slice(0, 12)})`;
+/**
+ * `rules check [paths…]`: validates rules folders (catalog, rule files and routes) and single files
+ * (rule files, `catalog.yaml`, `recipients.yaml`, rule tests); every problem as `file:line: path:
+ * message`, exit 1 if any. Rule files given alone are checked against the catalog beside them, or
+ * else the one in `rulesDir`.
+ */
+export function rulesCheckCommand(paths: string | readonly string[], rulesDir = '.'): string {
+  const report = checkRulePaths(typeof paths === 'string' ? [paths] : paths, rulesDir);
+  if (report.problems.length > 0) throw new CliError(formatProblems(report.problems), 1);
+  return report.summary.join('\n');
+}
+
+/**
+ * `rules test <files or folders…>`: runs rule unit tests (`*.test.yaml`; a folder runs every one in
+ * it). Exit 0 when every test passes, 1 when one fails (with a diff per failing step), 2 when a file
+ * cannot be read or is invalid (every problem with file, line and column); the valid files still run.
+ */
+export function rulesTestCommand(paths: readonly string[]): string {
+  if (paths.length === 0) throw new CliError('usage: rules test <file.test.yaml | folder>…', 2);
+  const { files, problems } = ruleTestFilesIn(paths);
+  const reports: string[] = [];
+  let passed = 0;
+  let failed = 0;
+  for (const file of files) {
+    const suite = loadRuleTestFile(file);
+    if (!suite.ok) {
+      problems.push(...suite.problems);
+      continue;
+    }
+    const result = runRuleTestSuite(suite.value);
+    for (const test of result.tests) {
+      if (test.ok) passed++;
+      else failed++;
+    }
+    reports.push(formatSuiteResult(result));
+  }
+  const total = `${passed + failed} tests`;
+  const tally =
+    failed > 0
+      ? `FAILED: ${failed} of ${total} failed`
+      : `${problems.length > 0 ? '' : 'OK: '}${total} passed`;
+  const output = [...reports, ...(problems.length > 0 ? [formatProblems(problems)] : []), tally].join('\n');
+  if (problems.length > 0) throw new CliError(output, 2);
+  if (failed > 0) throw new CliError(output, 1);
+  return output;
 }
 
 /**

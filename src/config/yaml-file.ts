@@ -2,20 +2,25 @@ import fs from 'node:fs';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 
-/** One problem in a configuration file, located by file, path and line. */
+/** One problem in a configuration file, located by file, path, line and (where known) column. */
 export interface FileProblem {
   readonly file: string;
   readonly path: string;
   readonly line?: number;
+  /** 1-based; given only with `line`. */
+  readonly column?: number;
   readonly message: string;
 }
 
 export type FileResult<T> = { ok: true; value: T } | { ok: false; problems: FileProblem[] };
 
-/** Formats problems one per line as `file:line: path: message`, the way compilers do. */
+/** Formats problems one per line as `file:line[:column]: path: message`, the way compilers do. */
 export function formatProblems(problems: readonly FileProblem[]): string {
   return problems
-    .map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
+    .map((p) => {
+      const at = p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : '';
+      return `${p.file}${at}: ${p.path ? `${p.path}: ` : ''}${p.message}`;
+    })
     .join('\n');
 }
 

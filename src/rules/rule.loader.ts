@@ -14,7 +14,7 @@ export interface RuleSet {
   readonly rules: readonly Rule[];
   /** sha256 (hex) over each file's name and contents, in file order: changes whenever a file does. */
   readonly hash: string;
-  /** The files read, sorted by name. */
+  /** The files read: sorted by name when read from a folder. */
   readonly files: readonly string[];
 }
 
@@ -41,11 +41,22 @@ export function loadRuleSet(rulesDir: string, catalog: Catalog): FileResult<Rule
   } catch (error) {
     return { ok: false, problems: [{ file: rulesDir, path: '', message: (error as Error).message }] };
   }
+  return loadRuleFiles(
+    names.map((n) => path.join(rulesDir, n)),
+    catalog,
+  );
+}
+
+/**
+ * Reads and validates the given rule files, in the order given, as {@link loadRuleSet} does for a
+ * folder's: every problem of every file in one pass, rule ids unique across all of them. For
+ * `rules check <files>` and rule unit tests, which name their rule files.
+ */
+export function loadRuleFiles(files: readonly string[], catalog: Catalog): FileResult<RuleSet> {
   const hash = createHash('sha256');
   const seenIds = new Map<string, string>();
   const rules: Rule[] = [];
   const problems: FileProblem[] = [];
-  const files = names.map((n) => path.join(rulesDir, n));
   for (const file of files) {
     let text: string;
     try {
@@ -61,7 +72,7 @@ export function loadRuleSet(rulesDir: string, catalog: Catalog): FileResult<Rule
     problems.push(...checked.problems);
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { rules, hash: hash.digest('hex'), files } };
+  return { ok: true, value: { rules, hash: hash.digest('hex'), files: [...files] } };
 }
 
 /**

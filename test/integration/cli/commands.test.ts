@@ -14,6 +14,7 @@ import {
   keysRevokeCommand,
   migrateCommand,
   rulesCheckCommand,
+  rulesTestCommand,
 } from '../../../src/cli/commands.js';
 import { type Config, loadConfig } from '../../../src/config/config.js';
 import { demoCreditCode } from '../../../src/demo/demo.credit-code.js';
@@ -96,6 +97,82 @@ describe('CLI commands', () => {
     for (const line of lines) expect(line).toMatch(/broken\.rules\.yaml:\d+: /);
     expect(error.message).toMatch(/broken\.rules\.yaml:5: groups\[0\]\.rules\[0\]\.metric: .*no_such_metric/);
     expect(error.message).toMatch(/broken\.rules\.yaml:15: groups\[0\]\.rules\[1\]\.op: /);
+  });
+
+  it('rules check takes files as well as folders: rule files together, the catalog, routes and rule tests', async () => {
+    expect(
+      rulesCheckCommand(
+        [
+          'rules/bank.rules.yaml',
+          'rules/guarantee.rules.yaml',
+          'rules/catalog.yaml',
+          'rules/tests/bank.test.yaml',
+        ],
+        'rules',
+      ).split('\n'),
+    ).toEqual([
+      'OK: rules/catalog.yaml: 10 types, 17 metrics',
+      'OK: rules/tests/bank.test.yaml: 19 tests',
+      'OK: 11 rules in 2 files',
+    ]);
+    // A rule file outside the rules folder is checked against RULES_DIR's catalog, ids across all files.
+    const copy = file(
+      'copy.rules.yaml',
+      fs
+        .readFileSync('rules/guarantee.rules.yaml', 'utf8')
+        .replace('metric: guarantee_leverage', 'metric: leverage'),
+    );
+    const error = await failure(() => rulesCheckCommand(['rules/guarantee.rules.yaml', copy], 'rules'));
+    expect(error.exitCode).toBe(1);
+    expect(error.message.split('\n')).toEqual([
+      `${copy}:9: groups[0].rules[0].id: duplicate rule id guarantee_leverage, first defined at rules/guarantee.rules.yaml:9`,
+      `${copy}:10: groups[0].rules[0].metric: unknown metric leverage`,
+      `${copy}:28: groups[1].rules[0].id: duplicate rule id guarantee_monthly_filing_missing, first defined at rules/guarantee.rules.yaml:28`,
+    ]);
+  });
+
+  it('rules test exits 0 when every test passes, 1 with a diff when one fails, 2 for an invalid file', async () => {
+    const passed = rulesTestCommand(['rules/tests']).split('\n');
+    expect(passed[0]).toMatch(/^rules\/tests\/bank\.test\.yaml: \d+ tests passed$/);
+    expect(passed.at(-1)).toMatch(/^OK: \d+ tests passed$/);
+
+    const rules = path.relative(dir, path.resolve('rules/guarantee.rules.yaml'));
+    const failing = file(
+      'failing.test.yaml',
+      [
+        `rule_files: [${rules}]`,
+        'institutions: [{ code: FG, name: 泉州融资担保, type: financing_guarantee, county: 丰泽区 }]',
+        'tests:',
+        '  - name: 9.5x is critical (it is not)',
+        '    input_series: [{ institution: FG, metric: guarantee_leverage, start: 2024-01, values: "9.5" }]',
+        '    alert_rule_test:',
+        '      - at: 2024-01',
+        '        rule: guarantee_leverage',
+        '        exp_alerts: [{ institution: FG, state: firing, severity: critical }]',
+        '',
+      ].join('\n'),
+    );
+    const error = await failure(() => rulesTestCommand([failing]));
+    expect(error.exitCode).toBe(1);
+    expect(error.message.split('\n')).toEqual([
+      `${failing}: 1 of 1 test failed`,
+      `FAIL ${failing}:4:5: 9.5x is critical (it is not)`,
+      `  at 2024-01 (evaluated 2024-02-16 00:00 Asia/Shanghai), check at ${failing}:7:9:`,
+      '    exp_alerts (- expected, + got):',
+      '      - { rule: guarantee_leverage, institution: FG, state: firing, severity: critical }',
+      '      + { rule: guarantee_leverage, institution: FG, state: firing, severity: warning }',
+      'FAILED: 1 of 1 tests failed',
+    ]);
+
+    const invalid = file('invalid.test.yaml', `rule_files: [${rules}]\ntests:\n  - name: no checks\n`);
+    const both = await failure(() => rulesTestCommand([invalid, 'rules/tests/guarantee.test.yaml']));
+    expect(both.exitCode).toBe(2);
+    expect(both.message.split('\n')).toEqual([
+      'rules/tests/guarantee.test.yaml: 5 tests passed',
+      `${invalid}:3:5: tests[0].alert_rule_test: Invalid input: expected array, received undefined`,
+      '5 tests passed',
+    ]);
+    expect((await failure(() => rulesTestCommand([path.join(dir, 'nothing.test.yaml')]))).exitCode).toBe(2);
   });
 
   it('institutions import reads a CSV and a JSON file, and reports a bad file by row and field', async () => {
