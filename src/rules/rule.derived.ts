@@ -188,9 +188,13 @@ function ordered(series: readonly Observation[], frequency: Frequency): [number,
   return [...indexByPeriod(series, frequency)].sort((a, b) => a[0] - b[0]).map(([n, { o }]) => [n, o]);
 }
 
-/** The derived value for `o`'s period, keeping its institution, metric and submission. */
+/**
+ * The derived value for `o`'s period, keeping its institution, metric and submission. Rounded to 12
+ * significant digits: 4.4 − 3.4 is 1.0000000000000009 in binary, and a change "above 1 point" must not
+ * fire on it.
+ */
 function at(o: Observation, value: number): Observation {
-  return { ...o, value };
+  return { ...o, value: Number(value.toPrecision(12)) };
 }
 
 /** Each period's change against the previous period or the same period a year earlier. */

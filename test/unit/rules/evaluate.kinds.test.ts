@@ -112,6 +112,8 @@ describe('change rules', () => {
       period: '2024-02',
       summary: { en: `${ruralBank.name} NPL ratio 2024-02: 1.5 (now 3.5%)` },
     });
+    // Binary arithmetic makes 4.4 − 3.4 a hair above 1: the change is exactly 1, not above it.
+    expect(alertFor(change(), { '2024-01': 3.4, '2024-02': 4.4 })).toBeUndefined();
     // January to March with February missing: no change can be computed for March.
     expect(alertFor(change(), { '2024-01': 2.0, '2024-03': 6.0 })).toBeUndefined();
   });
