@@ -63,6 +63,22 @@ function noDuplicateTypes(rule: { types: readonly string[] }, ctx: z.RefinementC
   });
 }
 
+/** Fields every rule has: its id, the types it covers, its legal basis, and messages using `placeholders`. */
+function ruleFields(placeholders: readonly string[]) {
+  return {
+    id: code,
+    types: z.array(code).min(1),
+    source: z.string().trim().min(1),
+    reason: z.string().trim().min(1).optional(),
+    summary: z.strictObject({ zh: templateOf(placeholders), en: templateOf(placeholders) }),
+  };
+}
+
+/** Periods a condition must hold before its alert fires. */
+const forField = { for: z.number().int().min(1).max(24).default(1) };
+/** Reported periods a firing alert keeps firing after its condition cleared. */
+const keepFiringForField = { keep_firing_for: z.number().int().min(0).max(24).default(0) };
+
 /** One severity level: breached when `value <op> threshold`. */
 export const levelSchema = z.strictObject({
   severity: z.enum(SEVERITIES),
@@ -109,10 +125,9 @@ export const overrideSchema = z
 /** One threshold rule as written in a rule file, with its level constraints checked. */
 export const thresholdRuleSchema = z
   .strictObject({
-    id: code,
+    ...ruleFields(PLACEHOLDERS),
     kind: z.literal('threshold').default('threshold'),
     metric: code,
-    types: z.array(code).min(1),
     op: z.enum(OPS),
     levels: z.array(levelSchema).min(1).max(3),
     /**
@@ -120,13 +135,10 @@ export const thresholdRuleSchema = z
      * level (same operator), so a value hovering at a limit does not fire and resolve every period.
      */
     recovery: z.number().finite().optional(),
-    for: z.number().int().min(1).max(24).default(1),
     /** A firing alert whose condition cleared keeps firing for this many more reported periods. */
-    keep_firing_for: z.number().int().min(0).max(24).default(0),
     overrides: z.array(overrideSchema).max(100).default([]),
-    source: z.string().trim().min(1),
-    reason: z.string().trim().min(1).optional(),
-    summary: z.strictObject({ zh: templateOf(PLACEHOLDERS), en: templateOf(PLACEHOLDERS) }),
+    ...forField,
+    ...keepFiringForField,
   })
   .superRefine((rule, ctx) => {
     noDuplicateTypes(rule, ctx);
@@ -205,21 +217,17 @@ function checkLevels(
  */
 export const changeRuleSchema = z
   .strictObject({
-    id: code,
+    ...ruleFields(SERIES_PLACEHOLDERS),
     kind: z.literal('change'),
     metric: code,
-    types: z.array(code).min(1),
     compare: z.enum(['previous', 'year_ago']).default('previous'),
     unit: z.enum(['points', 'percent']).default('points'),
     op: z.enum(OPS),
     levels: z.array(levelSchema).min(1).max(3),
     recovery: z.number().finite().optional(),
-    for: z.number().int().min(1).max(24).default(1),
-    keep_firing_for: z.number().int().min(0).max(24).default(0),
     overrides: z.array(overrideSchema).max(100).default([]),
-    source: z.string().trim().min(1),
-    reason: z.string().trim().min(1).optional(),
-    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+    ...forField,
+    ...keepFiringForField,
   })
   .superRefine((rule, ctx) => {
     noDuplicateTypes(rule, ctx);
@@ -235,17 +243,13 @@ export const changeRuleSchema = z
  */
 export const trendRuleSchema = z
   .strictObject({
-    id: code,
+    ...ruleFields(SERIES_PLACEHOLDERS),
     kind: z.literal('trend'),
     metric: code,
-    types: z.array(code).min(1),
     direction: z.enum(['increasing', 'decreasing']),
     periods: z.number().int().min(2).max(24),
     severity: z.enum(SEVERITIES),
-    keep_firing_for: z.number().int().min(0).max(24).default(0),
-    source: z.string().trim().min(1),
-    reason: z.string().trim().min(1).optional(),
-    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+    ...keepFiringForField,
   })
   .superRefine(noDuplicateTypes);
 
@@ -255,20 +259,16 @@ export const trendRuleSchema = z
  */
 export const projectionRuleSchema = z
   .strictObject({
-    id: code,
+    ...ruleFields(SERIES_PLACEHOLDERS),
     kind: z.literal('projection'),
     metric: code,
-    types: z.array(code).min(1),
     op: z.enum(OPS),
     limit: z.number().finite(),
     fit: z.number().int().min(3).max(36),
     horizon: z.number().int().min(1).max(12),
     severity: z.enum(SEVERITIES),
-    for: z.number().int().min(1).max(24).default(1),
-    keep_firing_for: z.number().int().min(0).max(24).default(0),
-    source: z.string().trim().min(1),
-    reason: z.string().trim().min(1).optional(),
-    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+    ...forField,
+    ...keepFiringForField,
   })
   .superRefine(noDuplicateTypes);
 
@@ -280,21 +280,17 @@ export const projectionRuleSchema = z
  */
 export const expressionRuleSchema = z
   .strictObject({
-    id: code,
+    ...ruleFields(SERIES_PLACEHOLDERS),
     kind: z.literal('expression'),
     metric: code,
-    types: z.array(code).min(1),
     condition: z.string().trim().min(1).optional(),
     value: z.string().trim().min(1).optional(),
     severity: z.enum(SEVERITIES).optional(),
     op: z.enum(OPS).optional(),
     levels: z.array(levelSchema).min(1).max(3).optional(),
     recovery: z.number().finite().optional(),
-    for: z.number().int().min(1).max(24).default(1),
-    keep_firing_for: z.number().int().min(0).max(24).default(0),
-    source: z.string().trim().min(1),
-    reason: z.string().trim().min(1).optional(),
-    summary: z.strictObject({ zh: templateOf(SERIES_PLACEHOLDERS), en: templateOf(SERIES_PLACEHOLDERS) }),
+    ...forField,
+    ...keepFiringForField,
   })
   .superRefine((rule, ctx) => {
     noDuplicateTypes(rule, ctx);
@@ -334,16 +330,12 @@ export const expressionRuleSchema = z
  */
 export const missingDataRuleSchema = z
   .strictObject({
-    id: code,
+    ...ruleFields(PLACEHOLDERS),
     kind: z.literal('missing_data'),
     metric: code,
-    types: z.array(code).min(1),
     severity: z.enum(SEVERITIES),
-    for: z.number().int().min(1).max(24).default(1),
-    keep_firing_for: z.number().int().min(0).max(24).default(0),
-    source: z.string().trim().min(1),
-    reason: z.string().trim().min(1).optional(),
-    summary: z.strictObject({ zh: templateOf(PLACEHOLDERS), en: templateOf(PLACEHOLDERS) }),
+    ...forField,
+    ...keepFiringForField,
   })
   .superRefine(noDuplicateTypes);
 
@@ -354,15 +346,11 @@ export const missingDataRuleSchema = z
  */
 export const missingFilingRuleSchema = z
   .strictObject({
-    id: code,
+    ...ruleFields(FILING_PLACEHOLDERS),
     kind: z.literal('missing_filing'),
     frequency: z.enum(FREQUENCIES),
-    types: z.array(code).min(1),
     severity: z.enum(SEVERITIES),
     lookback: z.number().int().min(1).max(24).default(3),
-    source: z.string().trim().min(1),
-    reason: z.string().trim().min(1).optional(),
-    summary: z.strictObject({ zh: templateOf(FILING_PLACEHOLDERS), en: templateOf(FILING_PLACEHOLDERS) }),
   })
   .superRefine(noDuplicateTypes);
 

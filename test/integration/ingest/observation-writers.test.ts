@@ -20,7 +20,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the COPY and unnest observation
     t = await createTestDatabase();
   });
   afterAll(async () => t.close());
-  beforeEach(async () => {
+  /** Empties the database and registers the institutions again. */
+  const reset = async () => {
     await t.truncate();
     await t.db
       .insertInto('institutions')
@@ -33,7 +34,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the COPY and unnest observation
         })),
       )
       .execute();
-  });
+  };
+  beforeEach(reset);
 
   /**
    * Every institution reports 17 metrics (15 synthetic ones are not in the catalog, which the writer
@@ -101,18 +103,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the COPY and unnest observation
   it('store the same rows, twice over (a second version supersedes the first)', async () => {
     const byUnnest = [await write(false), await write(false)];
     const unnestRows = await rows();
-    await t.truncate();
-    await t.db
-      .insertInto('institutions')
-      .values(
-        Array.from({ length: INSTITUTIONS }, (_, i) => ({
-          code: `B${String(i).padStart(5, '0')}`,
-          name: `银行${i}`,
-          type: 'village_bank',
-          county: '鲤城区',
-        })),
-      )
-      .execute();
+    await reset();
     const byCopy = [await write(true), await write(true)];
     const copyRows = await rows();
 
