@@ -13,8 +13,21 @@ export interface Period {
 const MONTHLY = /^(\d{4})-(0[1-9]|1[0-2])$/;
 const QUARTERLY = /^(\d{4})-Q([1-4])$/;
 
+// Evaluations parse the same few dozen period texts hundreds of thousands of times: parsed once each.
+// Periods are immutable, so sharing them is safe; the cache is bounded against arbitrary input.
+const parsed = new Map<string, Period | undefined>();
+const PARSED_KEPT = 10_000;
+
 /** Parses `2024-06` or `2024-Q2`; returns `undefined` for anything else (years 1900–2999). */
 export function parsePeriod(text: string): Period | undefined {
+  if (parsed.has(text)) return parsed.get(text);
+  const period = parseUncached(text);
+  if (parsed.size >= PARSED_KEPT) parsed.clear();
+  parsed.set(text, period && Object.freeze(period));
+  return period;
+}
+
+function parseUncached(text: string): Period | undefined {
   const m = MONTHLY.exec(text);
   const q = m ? undefined : QUARTERLY.exec(text);
   const match = m ?? q;

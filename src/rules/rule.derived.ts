@@ -85,15 +85,28 @@ function absences(
   seriesOf: (metric: string) => readonly Observation[],
   frequency: Frequency,
 ): Observation[] {
-  const filed = new Map<number, Observation>();
+  // Only which periods were filed matters here: collected by text, each period parsed once.
+  const filed = new Map<string, Observation>();
   for (const input of rule.inputs) {
-    for (const [n, { o }] of indexByPeriod(seriesOf(input), frequency)) {
-      const seen = filed.get(n);
-      if (!seen || (o.submissionId ?? -1) > (seen.submissionId ?? -1)) filed.set(n, o);
+    if (input === rule.metric) continue;
+    for (const o of seriesOf(input)) {
+      const seen = filed.get(o.period);
+      if (!seen || (o.submissionId ?? -1) > (seen.submissionId ?? -1)) filed.set(o.period, o);
     }
   }
   const present = indexByPeriod(seriesOf(rule.metric), frequency);
-  return [...filed]
+  const periods = new Map<number, Observation>();
+  for (const [text, o] of filed) {
+    const period = parsePeriod(text);
+    if (!period || period.frequency !== frequency) {
+      throw new Error(
+        `${o.institution} ${o.metric}: period ${JSON.stringify(text)} is not a ${frequency} period`,
+      );
+    }
+    periods.set(periodOrdinal(period), o);
+  }
+  for (const [n, { o }] of present) periods.set(n, o);
+  return [...periods]
     .sort((a, b) => a[0] - b[0])
     .map(([n, o]) => {
       const own = present.get(n)?.o;
