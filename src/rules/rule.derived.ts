@@ -249,8 +249,8 @@ function declines(rule: TrendRule, series: readonly Observation[], frequency: Fr
 }
 
 /**
- * Each period's projection: the least-squares line through the `fit` consecutive periods ending there,
- * read `horizon` periods ahead. Periods without `fit` consecutive values before them are gaps.
+ * Each period's projection: its value carried `horizon` periods ahead at the least-squares slope of the
+ * `fit` consecutive periods ending there. Periods without `fit` consecutive values before them are gaps.
  */
 function projections(
   rule: ProjectionRule,
@@ -277,7 +277,11 @@ function projections(
   return derived;
 }
 
-/** The least-squares line through `values` (one per period), read `horizon` periods after the last. */
+/**
+ * The last of `values` (one per period) carried `horizon` periods ahead at their least-squares slope.
+ * Anchored at the latest value, not at the fitted line: after a sharp recovery the line still points
+ * where the bank was heading months ago, while the latest value says where it stands.
+ */
 export function projectAhead(values: readonly number[], horizon: number): number {
   const n = values.length;
   const meanX = (n - 1) / 2;
@@ -289,5 +293,5 @@ export function projectAhead(values: readonly number[], horizon: number): number
     sxx += (x - meanX) ** 2;
   });
   const slope = sxx === 0 ? 0 : sxy / sxx;
-  return meanY + slope * (n - 1 + horizon - meanX);
+  return (values.at(-1) ?? 0) + slope * horizon;
 }

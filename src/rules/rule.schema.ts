@@ -254,8 +254,8 @@ export const trendRuleSchema = z
   .superRefine(noDuplicateTypes);
 
 /**
- * A projection rule: fits a straight line (least squares) to the last `fit` consecutive periods and
- * fires when its value `horizon` periods ahead breaches `limit` — a limit about to be crossed.
+ * A projection rule: carries the latest value `horizon` periods ahead at the least-squares slope of the
+ * last `fit` consecutive periods, and fires when that breaches `limit` — a limit about to be crossed.
  */
 export const projectionRuleSchema = z
   .strictObject({

@@ -162,7 +162,10 @@ describe('projection rules', () => {
     expect(projectAhead([1, 2, 3], 1)).toBeCloseTo(4);
     expect(projectAhead([3.4, 3.8, 4.2], 3)).toBeCloseTo(5.4);
     expect(projectAhead([5, 5, 5], 6)).toBeCloseTo(5);
-    expect(projectAhead([1, 3, 2], 2)).toBeCloseTo(3.5); // slope 0.5 through the mean (x 1, y 2)
+    // Slope 0.5, from the latest value 2, not from the fitted line (which would give 3.5).
+    expect(projectAhead([1, 3, 2], 2)).toBeCloseTo(3);
+    // A sharp recovery: the six-month slope is still up, but from 3.0 it reaches 3.8, not past 5.
+    expect(projectAhead([3.1, 3.4, 4.4, 5.2, 5.1, 3], 3)).toBeLessThan(4);
   });
 
   it('fire when the line crosses the limit within the horizon, and resolve when it flattens', () => {
