@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db/schema.js';
 import { AppError, type ProblemDetail } from '../http/app-error.js';
 import { monthsInRange, type Replay, replay } from '../rules/replay.js';
+import type { AlertView } from './alert.repository.js';
 import type { ActiveAlert, Transition, TransitionKind } from './alert.types.js';
 import {
   loadCurrentObservations,
@@ -40,18 +41,18 @@ export const replayRequestSchema = z
 export type ReplayRequest = z.output<typeof replayRequestSchema>;
 
 /** An alert as a replay reports it. */
-export interface ReplayAlertView {
-  readonly rule: string;
-  readonly institution: string | null;
-  readonly metric: string;
-  readonly state: string;
-  readonly severity: string;
-  readonly value: number | null;
-  readonly threshold: number | null;
-  readonly period: string;
-  readonly first_period: string;
-  readonly periods: number;
-}
+export type ReplayAlertView = Pick<
+  AlertView,
+  | 'rule'
+  | 'institution'
+  | 'metric'
+  | 'severity'
+  | 'value'
+  | 'threshold'
+  | 'period'
+  | 'first_period'
+  | 'periods'
+> & { readonly state: string };
 
 /** One transition that would have happened, with the alert after it. */
 export interface ReplayTransitionView extends ReplayAlertView {

@@ -29,6 +29,11 @@ function formatFor(timeZone: string): Intl.DateTimeFormat {
   return format;
 }
 
+/** `YYYY-MM-DD HH:mm`: the wall-clock time at `at` in `timeZone`, whatever the locale's conventions. */
+export function formatWallClock(at: Date, timeZone: string): string {
+  return new Date(wallClock(at.getTime(), timeZone)).toISOString().slice(0, 16).replace('T', ' ');
+}
+
 /** The wall-clock time at `at` in `timeZone`, as milliseconds of a UTC date with the same fields. */
 function wallClock(at: number, timeZone: string): number {
   const fields: Record<string, number> = {};

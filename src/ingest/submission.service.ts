@@ -278,9 +278,17 @@ async function store(
       // supersede are no longer current, so the stored series lack exactly what the upload brings.
       // In slices, so a bulk import's evaluation holds one slice's series in memory, not every institution's.
       const read = ruleMetrics(snapshot.rules);
+      // Each institution's drafts, found once rather than by a pass over every draft per slice.
+      const draftsOf = new Map<string, number[]>();
+      for (const [i, d] of drafts.entries()) {
+        const list = draftsOf.get(d.institution);
+        if (list) list.push(i);
+        else draftsOf.set(d.institution, [i]);
+      }
       const recorded: RecordedTransition[] = [];
       for (const slice of chunks(codes, EVALUATION_SLICE)) {
-        const pending = pendingObservations(drafts, versions, new Set(slice), read);
+        const indices = slice.flatMap((code) => draftsOf.get(code) ?? []);
+        const pending = pendingObservations(drafts, versions, indices, read);
         recorded.push(
           ...(await evaluateInstitutions(trx, snapshot, slice, now, principal.name, deps.observer, pending)),
         );

@@ -81,18 +81,18 @@ export async function insertUploadVersions(
 }
 
 /**
- * The values of an upload's new versions for some institutions and metrics, as the evaluator reads
- * stored observations: what the upload will store, before it is written.
+ * The values of some of an upload's new versions (drafts by index) for some metrics, as the evaluator
+ * reads stored observations: what the upload will store, before it is written.
  */
 export function pendingObservations(
   drafts: readonly SubmissionDraft[],
   { stored, derived }: UploadVersions,
-  institutions: ReadonlySet<string>,
+  indices: Iterable<number>,
   metrics: ReadonlySet<string>,
 ): Observation[] {
   const pending: Observation[] = [];
-  for (const [i, d] of drafts.entries()) {
-    if (!institutions.has(d.institution)) continue;
+  for (const i of indices) {
+    const d = drafts[i] as SubmissionDraft;
     const submissionId = (stored[i] as StoredSubmission).id;
     const add = (metric: string, value: number) => {
       if (metrics.has(metric))

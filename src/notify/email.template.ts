@@ -1,3 +1,4 @@
+import { formatWallClock } from '../filing/zoned-day.js';
 import { type EmailStrings, STRINGS, UNIT_LABELS } from './email.strings.js';
 import type { AlertPayload } from './notification.payload.js';
 import type { Lang } from './routes.js';
@@ -188,15 +189,5 @@ function formatNumbers(values: readonly number[], locale: string): string[] {
 
 /** `YYYY-MM-DD HH:mm` in the given zone, whatever the locale's own conventions. */
 export function formatTime(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
-  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
+  return formatWallClock(at, timeZone);
 }

@@ -1,3 +1,4 @@
+import { formatWallClock } from '../filing/zoned-day.js';
 import type { DiffLine } from './rule-test.diff.js';
 import type { RuleTestResult, RuleTestSuiteResult, StepFailure } from './rule-test.runner.js';
 
@@ -38,16 +39,5 @@ function formatStepFailure(failure: StepFailure, timeZone: string): string[] {
 
 /** `2024-07-16 00:00 Asia/Shanghai`: the wall-clock time in the regulator's zone. */
 export function formatInstant(at: Date, timeZone: string): string {
-  const parts: Record<string, string> = {};
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  for (const part of format.formatToParts(at)) parts[part.type] = part.value;
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${timeZone}`;
+  return `${formatWallClock(at, timeZone)} ${timeZone}`;
 }
