@@ -1,5 +1,6 @@
 import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
+import { type Frequency, mustParsePeriod, parsePeriod, periodOrdinal } from '../catalog/period.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
 import { judgementOf } from './rule.derived.js';
 import {
@@ -12,7 +13,7 @@ import {
   ruleKey,
 } from './rule.filing.js';
 import type { Rule, SeriesKindRule } from './rule.schema.js';
-import { assessSeries } from './rule.series.js';
+import { assessSeries, type SeriesSeed, stateOf } from './rule.series.js';
 import { thresholdsFor } from './rule.thresholds.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
 
@@ -66,6 +67,16 @@ export interface EvaluationInput {
   filings?: readonly Filing[] | undefined;
   /** The regulator's IANA time zone, where filing deadlines fall; needed by missing-filing rules only. */
   timeZone?: string | undefined;
+  /**
+   * Set when `observations` hold only a window of recent periods rather than the whole history (a
+   * scheduled evaluation of every institution reads one, see `historyWindow` in rule.window.ts): the
+   * latest period of each frequency it ends at. Each series rule then judges only its last
+   * `judgedPeriods(rule)` periods up to there and continues the run its previous alert recorded. That
+   * gives the alerts the whole history gives as long as nothing before the window changed since those
+   * alerts were computed, which holds because every upload evaluates its institutions over their whole
+   * history. A frequency without a latest period is not judged (its alerts stay as they are).
+   */
+  window?: { readonly latest: Readonly<Partial<Record<Frequency, string>>> } | undefined;
   now: Date;
 }
 
@@ -113,7 +124,15 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
         outcome = evaluateFilingRule(rule, filingContext);
       } else {
         series ??= indexSeries(input.observations);
-        outcome = evaluateSeriesRule(rule, catalog, institutions, series, previousByFingerprint, now);
+        outcome = evaluateSeriesRule(
+          rule,
+          catalog,
+          institutions,
+          series,
+          previousByFingerprint,
+          now,
+          input.window,
+        );
       }
       // Loops, not push(...spread): one rule over every institution can hold more alerts than a call
       // has room for arguments.
@@ -168,11 +187,28 @@ function evaluateSeriesRule(
   series: SeriesIndex,
   previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
   now: Date,
+  window: EvaluationInput['window'],
 ): RuleOutcome {
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   const metric = catalog.metrics.get(rule.metric);
   if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
   const judgement = judgementOf(rule);
+  // In a window, the period judged: the latest of the metric's frequency. A frequency the window does
+  // not reach judges nothing.
+  let latestText: string | undefined;
+  let latestOrdinal = 0;
+  if (window) {
+    latestText = window.latest[metric.frequency];
+    if (latestText === undefined) {
+      for (const prev of previousByFingerprint.values()) {
+        if (prev.ruleId !== rule.id) continue;
+        outcome.active.push(prev);
+        outcome.decided.push(prev.fingerprint);
+      }
+      return outcome;
+    }
+    latestOrdinal = periodOrdinal(mustParsePeriod(latestText));
+  }
   const ofMetric = series.get(rule.metric);
   const inputs = judgement.inputs.map((m) => series.get(m));
   // Fingerprints are made only where needed: a bulk evaluation judges hundreds of thousands of series.
@@ -191,26 +227,62 @@ function evaluateSeriesRule(
     const watched = judgement.derive
       ? judgement.derive((m) => series.get(m)?.get(institution.code) ?? [], metric.frequency)
       : (observed ?? []);
-    const assessment = assessSeries(
-      judgement.rule,
-      watched,
-      metric.frequency,
-      thresholdsFor(judgement.rule, institution),
-    );
+    const seed = latestText === undefined ? undefined : seedOf(prev, watched, latestText, latestOrdinal);
+    const assessment =
+      seed === null
+        ? undefined
+        : assessSeries(
+            judgement.rule,
+            watched,
+            metric.frequency,
+            thresholdsFor(judgement.rule, institution),
+            seed,
+          );
     if (!assessment) {
       if (prev) outcome.active.push(prev);
     } else if (!assessment.breached) {
       if (prev) outcome.transitions.push(resolveAlert(prev, now, assessment.latest));
     } else {
       // What the metric itself stood at, where the rule judged something derived from it.
-      const current = judgement.derive ? valueIn(observed ?? [], assessment.latest.period) : undefined;
-      const alert = computeAlert(fingerprint, rule, judgement.rule, metric, institution, assessment, current);
+      const currentIn = judgement.derive ? (period: string) => valueIn(observed ?? [], period) : undefined;
+      const alert = computeAlert(fingerprint, rule, metric, institution, assessment, currentIn);
       const step = stepAlert(prev, alert, now);
       outcome.active.push(step.alert);
       if (step.transition) outcome.transitions.push(step.transition);
     }
   }
   return outcome;
+}
+
+/**
+ * Where a windowed evaluation starts one series: from the state its previous alert recorded, when that
+ * alert is of the period before the latest; from nothing when there is no alert or it is older (a
+ * missing period came between). `null` when there is nothing to judge: no value in the latest period,
+ * or the previous alert already judged that very submission of it (the data is as it was then).
+ */
+function seedOf(
+  prev: ActiveAlert | undefined,
+  watched: readonly Observation[],
+  latestText: string,
+  latestOrdinal: number,
+): SeriesSeed | null {
+  let point: Observation | undefined;
+  for (const o of watched) {
+    if (o.period === latestText && (!point || (o.submissionId ?? -1) >= (point.submissionId ?? -1)))
+      point = o;
+  }
+  if (!point) return null;
+  if (!prev) return { latest: latestOrdinal, before: {} };
+  if (prev.period === latestText) {
+    // Every upload evaluates its institutions over their whole history, so an alert of this period
+    // with this submission already says what the history says; one with another submission cannot
+    // arise that way, and is judged afresh.
+    if (prev.submissionId === point.submissionId) return null;
+    return { latest: latestOrdinal, before: {} };
+  }
+  const at = parsePeriod(prev.period);
+  const before = at && periodOrdinal(at) === latestOrdinal - 1 ? stateOf(prev) : {};
+  return { latest: latestOrdinal, before };
 }
 
 /** The value of a series in a period, from its newest submission. */

@@ -1,7 +1,8 @@
 import type { MetricDef } from '../catalog/catalog.schema.js';
 import type { InstitutionRef } from './evaluate.js';
+import { trendCount } from './rule.derived.js';
 import type { SeriesKindRule } from './rule.schema.js';
-import type { Assessment, SeriesRule } from './rule.series.js';
+import type { Assessment } from './rule.series.js';
 import { renderSummary } from './rule.template.js';
 import type { ComputedAlert } from './rule.transition.js';
 
@@ -14,8 +15,8 @@ export function fingerprintOf(ruleId: string, institution: string | null, subjec
 }
 
 /**
- * The alert a breaching assessment calls for: `firing` once the run of breaching periods reaches the
- * rule's `for`, `pending` before; value and period from the latest observation, threshold and severity
+ * The alert a breaching assessment calls for, `firing` or `pending` as the assessment says; value and
+ * period from the latest observation, threshold and severity
  * from the level breached. An alert kept firing after its condition cleared (`keep_firing_for`) shows
  * the latest value, and its summary describes the last breach. Where an override sets this
  * institution's levels, its `source` is the alert's legal basis.
@@ -24,43 +25,58 @@ export function fingerprintOf(ruleId: string, institution: string | null, subjec
 export function computeAlert(
   fingerprint: string,
   rule: SeriesKindRule,
-  /** The threshold parts the (derived) series was judged with: `for` comes from here. */
-  judged: Pick<SeriesRule, 'for'>,
   metric: MetricDef,
   institution: InstitutionRef,
   assessment: Extract<Assessment, { breached: true }>,
-  /** The metric's own latest value, for a rule that judges something derived from it. */
-  current?: number,
+  /**
+   * The metric's own value in a period, for a rule that judges something derived from it: the summary
+   * describes the latest period, or the last breach of an alert kept firing.
+   */
+  currentIn?: (period: string) => number | undefined,
 ): ComputedAlert {
   const { latest, level, periods, firstPeriod, thresholds, kept } = assessment;
+  const common = {
+    fingerprint,
+    ruleId: rule.id,
+    institution: institution.code,
+    metric: rule.metric,
+    state: assessment.firing ? ('firing' as const) : ('pending' as const),
+    severity: level.severity,
+    threshold: level.threshold,
+    period: latest.period,
+    firstPeriod,
+    periods,
+    submissionId: latest.submissionId,
+  };
+  if (kept && 'describedBy' in kept) {
+    // Kept firing after a breach before a windowed evaluation's window: described as it was then.
+    return {
+      ...common,
+      value: latest.value,
+      summary: kept.describedBy.summary,
+      source: kept.describedBy.source,
+    };
+  }
   const described = kept ?? latest;
+  // A trend's derived series counts moves only up to N; the run's length says how many there were.
+  const describedValue = rule.kind === 'trend' ? trendCount(rule, periods) : described.value;
   const summary = renderSummary(rule.summary, {
     institution: institution.code,
     institutionName: institution.name,
     metric: rule.metric,
     metricName: metric.name,
     unit: metric.unit,
-    value: described.value,
+    value: describedValue,
     threshold: level.threshold,
     period: described.period,
     firstPeriod,
     periods,
     severity: level.severity,
-    current,
+    current: currentIn?.(described.period),
   });
   return {
-    fingerprint,
-    ruleId: rule.id,
-    institution: institution.code,
-    metric: rule.metric,
-    state: kept || periods >= judged.for ? 'firing' : 'pending',
-    severity: level.severity,
-    value: latest.value,
-    threshold: level.threshold,
-    period: latest.period,
-    firstPeriod,
-    periods,
-    submissionId: latest.submissionId,
+    ...common,
+    value: rule.kind === 'trend' && !kept ? describedValue : latest.value,
     summary,
     source: thresholds.override?.source ?? rule.source,
   };

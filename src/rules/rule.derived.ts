@@ -24,6 +24,12 @@ export interface Judgement {
   readonly rule: SeriesRule;
   /** The metrics the rule reads (its own, or an expression's inputs). */
   readonly inputs: readonly string[];
+  /**
+   * How many periods before a judged period its derived value reads (0: the period alone; a change
+   * against the previous period: 1; a year earlier: 12 months or 4 quarters; a trend of N moves: N; a
+   * projection fitted over k periods: k − 1). A window of recent periods must reach that far back.
+   */
+  readonly lookback: (frequency: Frequency) => number;
   /** Derives the watched series from the institution's series by metric; absent for a threshold rule. */
   readonly derive?: (
     seriesOf: (metric: string) => readonly Observation[],
@@ -45,16 +51,23 @@ export function judgementOf(rule: SeriesKindRule): Judgement {
 
 function makeJudgement(rule: SeriesKindRule): Judgement {
   const own = [rule.metric];
+  const none = () => 0;
   switch (rule.kind) {
     case 'threshold':
-      return { rule, inputs: own };
+      return { rule, inputs: own, lookback: none };
     case 'change':
-      return { rule, inputs: own, derive: (of, frequency) => changes(rule, of(rule.metric), frequency) };
+      return {
+        rule,
+        inputs: own,
+        lookback: (frequency) => changeLag(rule, frequency),
+        derive: (of, frequency) => changes(rule, of(rule.metric), frequency),
+      };
     case 'trend':
       return {
         // N periods of decline in a row: the count reaches N.
         rule: plain('>=', [{ severity: rule.severity, threshold: rule.periods }], 1, rule.keep_firing_for),
         inputs: own,
+        lookback: () => rule.periods,
         derive: (of, frequency) => declines(rule, of(rule.metric), frequency),
       };
     case 'projection':
@@ -66,6 +79,7 @@ function makeJudgement(rule: SeriesKindRule): Judgement {
           rule.keep_firing_for,
         ),
         inputs: own,
+        lookback: () => rule.fit - 1,
         derive: (of, frequency) => projections(rule, of(rule.metric), frequency),
       };
     case 'expression':
@@ -74,6 +88,7 @@ function makeJudgement(rule: SeriesKindRule): Judgement {
       return {
         rule: plain('>=', [{ severity: rule.severity, threshold: 1 }], rule.for, rule.keep_firing_for),
         inputs: rule.inputs,
+        lookback: none,
         derive: (of, frequency) => absences(rule, of, frequency),
       };
   }
@@ -138,6 +153,7 @@ function expressionJudgement(rule: ExpressionRule): Judgement {
   return {
     rule: judged,
     inputs: rule.inputs,
+    lookback: () => 0,
     derive: (seriesOf, frequency) => {
       const indexed = rule.inputs.map((m) => indexByPeriod(seriesOf(m), frequency));
       const subject = indexByPeriod(seriesOf(rule.metric), frequency);
@@ -211,8 +227,13 @@ function at(o: Observation, value: number): Observation {
 }
 
 /** Each period's change against the previous period or the same period a year earlier. */
+/** The periods between a value and the one a change rule compares it with. */
+function changeLag(rule: ChangeRule, frequency: Frequency): number {
+  return rule.compare === 'previous' ? 1 : frequency === 'monthly' ? 12 : 4;
+}
+
 function changes(rule: ChangeRule, series: readonly Observation[], frequency: Frequency): Observation[] {
-  const lag = rule.compare === 'previous' ? 1 : frequency === 'monthly' ? 12 : 4;
+  const lag = changeLag(rule, frequency);
   const points = ordered(series, frequency);
   const byOrdinal = new Map(points);
   const derived: Observation[] = [];
@@ -227,7 +248,13 @@ function changes(rule: ChangeRule, series: readonly Observation[], frequency: Fr
   return derived;
 }
 
-/** Each period's count of consecutive moves in the worse direction, ending there. */
+/**
+ * Each period's count of consecutive moves in the worse direction ending there, counted up to the rule's
+ * `periods`: whether the last N moves were all worse is all the judgement needs, and a count that stops
+ * at N depends only on the last N + 1 periods, so a window of recent periods gives the same series as
+ * the whole history. How long the moves have gone on beyond N is the run's length: N + periods − 1
+ * (see {@link trendCount}).
+ */
 function declines(rule: TrendRule, series: readonly Observation[], frequency: Frequency): Observation[] {
   const derived: Observation[] = [];
   let previous: [number, Observation] | undefined;
@@ -237,7 +264,7 @@ function declines(rule: TrendRule, series: readonly Observation[], frequency: Fr
     if (previous && previous[0] === n - 1) {
       const worse =
         rule.direction === 'increasing' ? o.value > previous[1].value : o.value < previous[1].value;
-      count = worse ? count + 1 : 0;
+      count = worse ? Math.min(count + 1, rule.periods) : 0;
       derived.push(at(o, count));
     } else {
       // The first period, or one after a gap: no move to judge, and the count starts again.
@@ -294,4 +321,12 @@ export function projectAhead(values: readonly number[], horizon: number): number
   });
   const slope = sxx === 0 ? 0 : sxy / sxx;
   return (values.at(-1) ?? 0) + slope * horizon;
+}
+
+/**
+ * The consecutive worse moves a trend alert stands for: N when its run starts (the N-th move), one more
+ * for each further period of the run.
+ */
+export function trendCount(rule: TrendRule, runPeriods: number): number {
+  return rule.periods + runPeriods - 1;
 }

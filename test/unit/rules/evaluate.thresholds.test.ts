@@ -64,6 +64,20 @@ describe('keep_firing_for', () => {
     expect(playTimeline(nplRule({ keep_firing_for: 2 }), ruralBank, rows)).toEqual(rows);
   });
 
+  it('carries a kept alert on as firing when the condition comes back, without waiting for `for` again', () => {
+    const rows: TimelineRow[] = [
+      ['2024-01', 4.5, 'pending', 'warning', 1, 'pending'],
+      ['2024-02', 4.6, 'firing', 'warning', 2, 'firing'],
+      ['2024-03', 3.0, 'firing', 'warning', 2, 'updated'], // kept
+      ['2024-04', 4.4, 'firing', 'warning', 1, 'updated'], // back: a new run, still firing
+      ['2024-05', 3.0, 'firing', 'warning', 1, 'updated'], // kept again, for another 2 periods
+      ['2024-06', 3.0, 'firing', 'warning', 1, 'updated'],
+      ['2024-07', 3.0, '-', '-', '-', 'resolved'],
+      ['2024-08', 4.4, 'pending', 'warning', 1, 'pending'], // the alert had ended: `for` applies
+    ];
+    expect(playTimeline(nplRule({ for: 2, keep_firing_for: 2 }), ruralBank, rows)).toEqual(rows);
+  });
+
   it('does not keep a pending alert, nor one across a missing period', () => {
     const pending: TimelineRow[] = [
       ['2024-01', 4.5, 'pending', 'warning', 1, 'pending'],
