@@ -3,6 +3,7 @@ import * as initial from './2026-11-28T0000_initial.js';
 import * as ingestReceipts from './2026-11-28T0100_ingest_receipts.js';
 import * as observationIntegrity from './2026-11-28T0200_observation_integrity.js';
 import * as alertEventRulesHash from './2026-11-28T0300_alert_event_rules_hash.js';
+import * as evaluationRuns from './2026-12-01T0000_evaluation_runs.js';
 
 /**
  * Every migration, by name in the order they apply. Listed statically so the same code runs under
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T0100_ingest_receipts': ingestReceipts,
   '2026-11-28T0200_observation_integrity': observationIntegrity,
   '2026-11-28T0300_alert_event_rules_hash': alertEventRulesHash,
+  '2026-12-01T0000_evaluation_runs': evaluationRuns,
 };

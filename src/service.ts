@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { evaluateAll } from './alerts/evaluation.service.js';
+import { evaluateAll } from './alerts/evaluation.full.js';
 import type { Config } from './config/config.js';
 import { formatProblems } from './config/yaml-file.js';
 import { type DatabaseHandle, openDatabase } from './db/database.js';

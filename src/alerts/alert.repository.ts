@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { anyOf } from '../db/any-of.js';
 import { chunks } from '../db/chunks.js';
 import type { AlertRow, Database } from '../db/schema.js';
@@ -42,6 +42,10 @@ export async function loadActiveAlerts(
   let q = db.selectFrom('alerts').selectAll().where('state', '<>', 'resolved');
   if (codes) q = q.where('institution_code', '=', anyOf(codes));
   return (await q.orderBy('fingerprint').execute()).map(toActiveAlert);
+}
+
+function iso(d: Date | string | null): string | null {
+  return d === null ? null : d instanceof Date ? d.toISOString() : d;
 }
 
 function alertColumns(t: Transition) {
@@ -100,17 +104,38 @@ export async function recordTransitions(
       .execute();
     for (const r of rows) alertIds.set(r.fingerprint, r.id);
   }
-  for (const t of transitions) {
-    if (t.from === null) continue;
-    const row = await db
-      .updateTable('alerts')
-      .set(alertColumns(t))
-      .where('fingerprint', '=', t.alert.fingerprint)
-      .where('state', '<>', 'resolved')
-      .returning('id')
-      .executeTakeFirst();
-    if (!row) throw new Error(`No active alert ${t.alert.fingerprint} to move from ${t.from} to ${t.to}`);
-    alertIds.set(t.alert.fingerprint, row.id);
+  for (const part of chunks(
+    transitions.filter((t) => t.from !== null),
+    5000,
+  )) {
+    // One statement per few thousand alerts: a scheduled evaluation at national scale moves tens of
+    // thousands of them at once (each alert that stays active gets its new period).
+    const c = part.map(alertColumns);
+    const { rows } = await sql<{ id: number; fingerprint: string }>`
+      UPDATE alerts AS a SET
+        state = v.state, severity = v.severity, value = v.value, threshold = v.threshold,
+        period = v.period, first_period = v.first_period, periods = v.periods,
+        submission_id = v.submission_id, summary = v.summary::jsonb, source = v.source,
+        fired_at = v.fired_at, resolved_at = v.resolved_at, updated_at = v.updated_at
+      FROM unnest(
+        ${part.map((t) => t.alert.fingerprint)}::text[], ${c.map((x) => x.state)}::text[],
+        ${c.map((x) => x.severity)}::text[], ${c.map((x) => x.value)}::numeric[],
+        ${c.map((x) => x.threshold)}::numeric[], ${c.map((x) => x.period)}::text[],
+        ${c.map((x) => x.first_period)}::text[], ${c.map((x) => x.periods)}::integer[],
+        ${c.map((x) => x.submission_id)}::bigint[], ${c.map((x) => x.summary)}::text[],
+        ${c.map((x) => x.source)}::text[], ${c.map((x) => iso(x.fired_at))}::timestamptz[],
+        ${c.map((x) => iso(x.resolved_at))}::timestamptz[], ${c.map((x) => iso(x.updated_at))}::timestamptz[]
+      ) AS v(fingerprint, state, severity, value, threshold, period, first_period, periods,
+             submission_id, summary, source, fired_at, resolved_at, updated_at)
+      WHERE a.fingerprint = v.fingerprint AND a.state <> 'resolved'
+      RETURNING a.id, a.fingerprint`.execute(db);
+    for (const r of rows) alertIds.set(r.fingerprint, Number(r.id));
+    if (rows.length !== part.length) {
+      const missing = part.find((t) => !alertIds.has(t.alert.fingerprint)) as Transition;
+      throw new Error(
+        `No active alert ${missing.alert.fingerprint} to move from ${missing.from} to ${missing.to}`,
+      );
+    }
   }
   const eventIds = new Map<number, number>();
   for (const part of chunks(transitions, 2000)) {

@@ -18,6 +18,7 @@ import { judgementOf } from '../rules/rule.derived.js';
 import { FILING_NAMES, filingFrequencyOf, filingPeriodsToLoad } from '../rules/rule.filing.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
+import { NOTIFIED_KINDS, type Transition } from './alert.types.js';
 
 /** The configuration an evaluation runs with: one consistent snapshot of catalog, rules and routes. */
 export interface RulesSnapshot {
@@ -75,12 +76,30 @@ export async function evaluateInstitutions(
   const read = ruleMetrics(rules);
   for (const o of pending) if (read.has(o.metric)) observations.push(o);
   const result = evaluate({ rules, catalog, institutions, observations, filings, previous, timeZone, now });
-  const recorded = await recordTransitions(trx, result.transitions, actor, snapshot.hash);
+  const recorded = await recordResult(trx, snapshot, institutions, result.transitions, actor);
+  observer?.evaluated((performance.now() - started) / 1000, result.health);
+  return recorded;
+}
 
+/**
+ * Stores an evaluation's transitions: alert rows and events (stamped with the snapshot's hash), and one
+ * outbox row per notified transition and matching route, in the caller's transaction.
+ */
+export async function recordResult(
+  trx: Kysely<Database>,
+  snapshot: RulesSnapshot,
+  institutions: readonly InstitutionRef[],
+  transitions: readonly Transition[],
+  actor: string,
+): Promise<RecordedTransition[]> {
+  const { catalog } = snapshot;
+  const recorded = await recordTransitions(trx, transitions, actor, snapshot.hash);
+  const notified = recorded.filter((r) => NOTIFIED_KINDS.has(r.transition.kind));
+  if (notified.length === 0) return recorded;
   const byCode = new Map(institutions.map(({ establishedAt: _, ...i }) => [i.code, i]));
   await enqueueNotifications(
     trx,
-    recorded.map((r): NotificationItem => {
+    notified.map((r): NotificationItem => {
       const { alert } = r.transition;
       const institution = alert.institution ? (byCode.get(alert.institution) ?? null) : null;
       const item = { transition: r.transition, alertId: r.alertId, eventId: r.eventId, institution };
@@ -104,7 +123,6 @@ export async function evaluateInstitutions(
     }),
     [...snapshot.routes],
   );
-  observer?.evaluated((performance.now() - started) / 1000, result.health);
   return recorded;
 }
 
@@ -123,16 +141,16 @@ export function ruleMetrics(rules: readonly Rule[]): Set<string> {
  */
 export async function loadInstitutionRefs(
   db: Kysely<Database>,
-  codes: readonly string[],
+  /** Every institution when undefined. */
+  codes: readonly string[] | undefined,
   timeZone: string,
 ): Promise<InstitutionRef[]> {
-  if (codes.length === 0) return [];
-  const rows = await db
+  if (codes?.length === 0) return [];
+  let q = db
     .selectFrom('institutions')
-    .select(['code', 'name', 'type', 'county', 'established_on', 'created_at'])
-    .where('code', '=', anyOf(codes))
-    .orderBy('code')
-    .execute();
+    .select(['code', 'name', 'type', 'county', 'established_on', 'created_at']);
+  if (codes) q = q.where('code', '=', anyOf(codes));
+  const rows = await q.orderBy('code').execute();
   return rows.map(({ established_on, created_at, ...i }) => ({
     ...i,
     establishedAt: laterOf(created_at, established_on ? startOfZonedDay(established_on, timeZone) : null),
@@ -173,19 +191,18 @@ export async function loadCurrentObservations(
  */
 export async function loadCurrentFilings(
   db: Kysely<Database>,
-  codes: readonly string[],
+  /** Every institution when undefined. */
+  codes: readonly string[] | undefined,
   periods: readonly string[],
 ): Promise<Filing[]> {
-  if (codes.length === 0 || periods.length === 0) return [];
-  const rows = await db
+  if (codes?.length === 0 || periods.length === 0) return [];
+  let q = db
     .selectFrom('submissions')
     .select(['institution_code', 'period', 'id'])
     .where('is_current', '=', true)
-    .where('institution_code', '=', anyOf(codes))
-    .where('period', '=', anyOf(periods))
-    .orderBy('institution_code')
-    .orderBy('period')
-    .execute();
+    .where('period', '=', anyOf(periods));
+  if (codes) q = q.where('institution_code', '=', anyOf(codes));
+  const rows = await q.orderBy('institution_code').orderBy('period').execute();
   return rows.map((r) => ({ institution: r.institution_code, period: r.period, submissionId: r.id }));
 }
 
@@ -196,29 +213,4 @@ function dueDayOf(period: string, catalog: Catalog): string | null {
   } catch {
     return null;
   }
-}
-
-/**
- * Re-evaluates every institution, in batches, each batch its own transaction so one long run does
- * not hold every lock at once. Returns the number of transitions recorded.
- */
-export async function evaluateAll(
-  db: Kysely<Database>,
-  snapshot: () => RulesSnapshot,
-  now: Date,
-  observer?: EvaluationObserver,
-  batchSize = 50,
-): Promise<number> {
-  const codes = (await db.selectFrom('institutions').select('code').orderBy('code').execute()).map(
-    (r) => r.code,
-  );
-  let transitions = 0;
-  for (let i = 0; i < codes.length; i += batchSize) {
-    const batch = codes.slice(i, i + batchSize);
-    const recorded = await db
-      .transaction()
-      .execute((trx) => evaluateInstitutions(trx, snapshot(), batch, now, 'scheduler', observer));
-    transitions += recorded.length;
-  }
-  return transitions;
 }

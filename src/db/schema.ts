@@ -143,6 +143,21 @@ export interface AuditLogTable {
   details: Json<Record<string, unknown>>;
 }
 
+/** A completed scheduled evaluation of every institution (see evaluation.full.ts). */
+export interface EvaluationRunTable {
+  id: Generated<number>;
+  mode: 'window' | 'deep';
+  /** The rules hash and a fingerprint of the catalog's metrics: what the alerts were computed by. */
+  evaluation_key: string;
+  rules_hash: string;
+  /** The evaluation's `now`. */
+  evaluated_at: Timestamp;
+  started_at: Timestamp;
+  finished_at: Timestamp;
+  institutions: number;
+  transitions: number;
+}
+
 export interface JobRunTable {
   job: string;
   slot: string;
@@ -152,6 +167,7 @@ export interface JobRunTable {
 
 /** Every table, children before parents, so that truncating or dropping in this order respects foreign keys. */
 export const TABLES = [
+  'evaluation_runs',
   'job_runs',
   'audit_log',
   'notification_outbox',
@@ -176,6 +192,7 @@ export interface Database {
   notification_outbox: NotificationOutboxTable;
   audit_log: AuditLogTable;
   job_runs: JobRunTable;
+  evaluation_runs: EvaluationRunTable;
 }
 
 export type InstitutionRow = Selectable<InstitutionTable>;

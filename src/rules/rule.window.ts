@@ -1,11 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import {
-  type Frequency,
-  formatPeriod,
-  mustParsePeriod,
-  periodOrdinal,
-  shiftPeriod,
-} from '../catalog/period.js';
+import { type Frequency, formatPeriod, mustParsePeriod, shiftPeriod } from '../catalog/period.js';
 import { judgementOf } from './rule.derived.js';
 import type { Rule } from './rule.schema.js';
 
@@ -45,9 +39,4 @@ export function historyWindow(
     window.set(code, periods);
   }
   return window;
-}
-
-/** Orders period texts of one frequency chronologically. */
-export function byPeriod(a: string, b: string): number {
-  return periodOrdinal(mustParsePeriod(a)) - periodOrdinal(mustParsePeriod(b));
 }

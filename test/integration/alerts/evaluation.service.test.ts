@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { evaluateAll, evaluateInstitutions } from '../../../src/alerts/evaluation.service.js';
+import { evaluateAll } from '../../../src/alerts/evaluation.full.js';
+import { evaluateInstitutions } from '../../../src/alerts/evaluation.service.js';
 import type { Principal } from '../../../src/auth/api-key.js';
 import { submitObservations } from '../../../src/ingest/submission.service.js';
 import { saveInstitutions } from '../../../src/institutions/institution.service.js';

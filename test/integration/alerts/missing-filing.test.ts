@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { evaluateAll, evaluateInstitutions } from '../../../src/alerts/evaluation.service.js';
+import { evaluateAll } from '../../../src/alerts/evaluation.full.js';
+import { evaluateInstitutions } from '../../../src/alerts/evaluation.service.js';
 import type { LoadedRules } from '../../../src/rules/rules.runtime.js';
 import { shippedRules } from '../../support/catalog.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';

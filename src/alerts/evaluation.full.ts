@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { withTransactionClient } from '../db/transaction-client.js';
+import { evaluate } from '../rules/evaluate.js';
+import { filingPeriodsToLoad } from '../rules/rule.filing.js';
+import { historyWindow } from '../rules/rule.window.js';
+import { loadActiveAlerts } from './alert.repository.js';
+import {
+  type EvaluationObserver,
+  evaluateInstitutions,
+  loadCurrentFilings,
+  loadInstitutionRefs,
+  type RulesSnapshot,
+  recordResult,
+} from './evaluation.service.js';
+import { latestFiledPeriods, loadWindowObservations } from './observation.window.js';
+
+/** How a scheduled evaluation of every institution read the data. */
+export type EvaluationMode = 'window' | 'deep';
+
+/** What a scheduled evaluation did. */
+export interface FullEvaluation {
+  readonly mode: EvaluationMode;
+  readonly institutions: number;
+  readonly transitions: number;
+}
+
+/** Institutions per transaction in a deep evaluation: each batch reads their whole history. */
+const DEEP_BATCH = 1000;
+
+/**
+ * What the alerts in force were computed by: the rule files' hash, and the parts of the catalog an
+ * evaluation depends on (each metric's frequency, types and formula). A reload that changes either
+ * makes the next scheduled evaluation a deep one.
+ */
+export function evaluationKey(snapshot: RulesSnapshot): string {
+  const metrics = [...snapshot.catalog.metrics.values()].map((m) => [
+    m.code,
+    m.frequency,
+    m.types,
+    m.formula,
+  ]);
+  return createHash('sha256')
+    .update(JSON.stringify([snapshot.hash, metrics]))
+    .digest('hex');
+}
+
+/**
+ * The scheduled evaluation of every institution. When the last completed one ran with the same rules
+ * and catalog, every alert in force says what the whole history says up to its own period (uploads
+ * evaluate their institutions over their whole history), so this one reads only the latest period of
+ * each frequency — and, per metric, as far back as a rule looks (a change a year earlier, a trend, a
+ * projection's fit) — and judges each series there from the state its alert recorded: one transaction
+ * under the exclusive bulk lock (uploads wait for it). Otherwise, and the first time, it is **deep**:
+ * every institution over its whole history, in batches of {@link DEEP_BATCH}, each its own transaction.
+ * A completed run is recorded in `evaluation_runs`. Returns what it did.
+ */
+export async function evaluateEveryInstitution(
+  db: Kysely<Database>,
+  snapshot: () => RulesSnapshot,
+  now: Date,
+  observer?: EvaluationObserver,
+): Promise<FullEvaluation> {
+  const rules = snapshot();
+  const key = evaluationKey(rules);
+  const last = await db
+    .selectFrom('evaluation_runs')
+    .select('evaluation_key')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const started = new Date();
+  if (last?.evaluation_key === key) {
+    return withTransactionClient(() =>
+      db.transaction().execute(async (trx) => {
+        const done = await evaluateWindow(trx, rules, now, observer);
+        await recordRun(trx, rules, key, 'window', now, started, done);
+        return { mode: 'window' as const, ...done };
+      }),
+    );
+  }
+  const codes = (await db.selectFrom('institutions').select('code').orderBy('code').execute()).map(
+    (r) => r.code,
+  );
+  let transitions = 0;
+  for (let i = 0; i < codes.length; i += DEEP_BATCH) {
+    const batch = codes.slice(i, i + DEEP_BATCH);
+    const recorded = await db
+      .transaction()
+      .execute((trx) => evaluateInstitutions(trx, rules, batch, now, 'scheduler', observer));
+    transitions += recorded.length;
+  }
+  const done = { institutions: codes.length, transitions };
+  await recordRun(db, rules, key, 'deep', now, started, done);
+  return { mode: 'deep', ...done };
+}
+
+/**
+ * Re-evaluates every institution; the number of transitions recorded. See {@link evaluateEveryInstitution}.
+ */
+export async function evaluateAll(
+  db: Kysely<Database>,
+  snapshot: () => RulesSnapshot,
+  now: Date,
+  observer?: EvaluationObserver,
+): Promise<number> {
+  return (await evaluateEveryInstitution(db, snapshot, now, observer)).transitions;
+}
+
+async function evaluateWindow(
+  trx: Kysely<Database>,
+  snapshot: RulesSnapshot,
+  now: Date,
+  observer: EvaluationObserver | undefined,
+): Promise<{ institutions: number; transitions: number }> {
+  // Every institution at once: the one exclusive lock instead of one per institution.
+  await sql`SELECT pg_advisory_xact_lock(hashtext('riskwatch:bulk'))`.execute(trx);
+  const started = performance.now();
+  const { rules, catalog, timeZone } = snapshot;
+  const latest = await latestFiledPeriods(trx);
+  const window = historyWindow(rules, catalog, latest);
+  // One after the other: they share the transaction's connection, and the window may come by COPY.
+  const institutions = await loadInstitutionRefs(trx, undefined, timeZone);
+  const previous = await loadActiveAlerts(trx);
+  const observations = await loadWindowObservations(trx, window);
+  const periods = filingPeriodsToLoad({ rules, catalog, previous, now, timeZone });
+  const filings = await loadCurrentFilings(trx, undefined, periods);
+  const result = evaluate({
+    rules,
+    catalog,
+    institutions,
+    observations,
+    filings,
+    previous,
+    timeZone,
+    now,
+    window: { latest },
+  });
+  const recorded = await recordResult(trx, snapshot, institutions, result.transitions, 'scheduler');
+  observer?.evaluated((performance.now() - started) / 1000, result.health);
+  return { institutions: institutions.length, transitions: recorded.length };
+}
+
+async function recordRun(
+  db: Kysely<Database>,
+  snapshot: RulesSnapshot,
+  key: string,
+  mode: EvaluationMode,
+  now: Date,
+  started: Date,
+  done: { institutions: number; transitions: number },
+): Promise<void> {
+  await db
+    .insertInto('evaluation_runs')
+    .values({
+      mode,
+      evaluation_key: key,
+      rules_hash: snapshot.hash,
+      evaluated_at: now,
+      started_at: started,
+      finished_at: new Date(),
+      institutions: done.institutions,
+      transitions: done.transitions,
+    })
+    .execute();
+}
