@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { evaluateAll } from './alerts/evaluation.full.js';
+import { evaluateAll, pruneEvaluationRuns } from './alerts/evaluation.full.js';
 import type { Config } from './config/config.js';
 import { formatProblems } from './config/yaml-file.js';
 import { type DatabaseHandle, openDatabase } from './db/database.js';
@@ -115,7 +115,11 @@ export function createScheduler(services: Services): Scheduler {
       {
         name: 'prune-job-runs',
         cron: '17 3 * * *',
-        run: (now) => coordinator.prune(new Date(now.getTime() - 7 * 86_400_000)),
+        run: async (now) => {
+          await coordinator.prune(new Date(now.getTime() - 7 * 86_400_000));
+          // Scheduled runs are kept for 90 days: when and how (window or deep) the alerts were judged.
+          await pruneEvaluationRuns(db, new Date(now.getTime() - 90 * 86_400_000));
+        },
       },
     ],
     { timeZone: config.timeZone, coordinator, logger },

@@ -165,3 +165,15 @@ async function recordRun(
     })
     .execute();
 }
+
+/**
+ * Deletes records of scheduled runs finished before `before`, always keeping the latest one (the next
+ * run's window decision reads it).
+ */
+export async function pruneEvaluationRuns(db: Kysely<Database>, before: Date): Promise<void> {
+  await db
+    .deleteFrom('evaluation_runs')
+    .where('finished_at', '<', before)
+    .where('id', '<', (eb) => eb.selectFrom('evaluation_runs').select(eb.fn.max('id').as('id')))
+    .execute();
+}

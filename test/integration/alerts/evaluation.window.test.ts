@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateEveryInstitution } from '../../../src/alerts/evaluation.full.js';
+import { evaluateEveryInstitution, pruneEvaluationRuns } from '../../../src/alerts/evaluation.full.js';
 import type { Principal } from '../../../src/auth/api-key.js';
 import { submitObservations } from '../../../src/ingest/submission.service.js';
 import { saveInstitutions } from '../../../src/institutions/institution.service.js';
@@ -225,6 +225,13 @@ describe('the scheduled evaluation of every institution', () => {
     const stricter = { ...rules, hash: 'f'.repeat(64) };
     const run = await evaluateEveryInstitution(windowed.db, () => stricter, after(8));
     expect(run.mode).toBe('deep');
+    expect((await evaluateEveryInstitution(windowed.db, () => stricter, after(8))).mode).toBe('window');
+  });
+
+  it('prunes the records of old runs but keeps the latest, which the next run decides by', async () => {
+    const stricter = { ...rules, hash: 'f'.repeat(64) };
+    await pruneEvaluationRuns(windowed.db, new Date('2999-01-01'));
+    expect(await windowed.db.selectFrom('evaluation_runs').select('mode').execute()).toEqual([{ mode: 'window' }]);
     expect((await evaluateEveryInstitution(windowed.db, () => stricter, after(8))).mode).toBe('window');
   });
 });
