@@ -1,8 +1,8 @@
 import type { MetricDef } from '../catalog/catalog.schema.js';
 import type { InstitutionRef } from './evaluate.js';
-import type { SeriesKindRule } from './rule.schema.js';
+import type { PeerOutlierRule, SeriesKindRule } from './rule.schema.js';
 import type { Assessment, SeriesRule } from './rule.series.js';
-import { renderSummary } from './rule.template.js';
+import { renderSummary, type SummaryFacts } from './rule.template.js';
 import type { ComputedAlert } from './rule.transition.js';
 
 /**
@@ -23,7 +23,7 @@ export function fingerprintOf(ruleId: string, institution: string | null, subjec
  */
 export function computeAlert(
   fingerprint: string,
-  rule: SeriesKindRule,
+  rule: SeriesKindRule | PeerOutlierRule,
   /** The threshold parts the (derived) series was judged with: `for` comes from here. */
   judged: Pick<SeriesRule, 'for'>,
   metric: MetricDef,
@@ -31,6 +31,8 @@ export function computeAlert(
   assessment: Extract<Assessment, { breached: true }>,
   /** The metric's own latest value, for a rule that judges something derived from it. */
   current?: number,
+  /** Placeholders of the rule's kind beyond a series rule's (a peer group's median, …). */
+  extra?: SummaryFacts['extra'],
 ): ComputedAlert {
   const { latest, level, periods, firstPeriod, thresholds, kept } = assessment;
   const described = kept ?? latest;
@@ -47,6 +49,7 @@ export function computeAlert(
     periods,
     severity: level.severity,
     current,
+    extra,
   });
   return {
     fingerprint,

@@ -1,0 +1,322 @@
+import type { ActiveAlert, ExplanationDetail } from '../alerts/alert.types.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { type Frequency, mustParsePeriod, parsePeriod, periodOrdinal } from '../catalog/period.js';
+import type { InstitutionRef, Observation, SeriesIndex } from './evaluate.js';
+import { computeAlert, fingerprintOf } from './rule.alert.js';
+import { ruleApplies } from './rule.applies.js';
+import { at, judgementOf } from './rule.derived.js';
+import { explainSeries } from './rule.explain.js';
+import type { RuleOutcome } from './rule.filing.js';
+import type { PeerOutlierRule } from './rule.schema.js';
+import { assessSeries } from './rule.series.js';
+import { formatNumber } from './rule.template.js';
+import { thresholdsFor } from './rule.thresholds.js';
+import { resolveAlert, stepAlert } from './rule.transition.js';
+
+/** 1 / Φ⁻¹(3/4): scales the MAD to estimate a normal distribution's standard deviation. */
+export const MAD_SCALE = 1.4826;
+/** √(π/2): scales the mean absolute deviation likewise; used when the MAD is 0. */
+export const MEAN_AD_SCALE = 1.253314;
+
+/** The statistics of one peer group: the institutions of one type with a value in one period. */
+export interface PeerGroup {
+  readonly type: string;
+  readonly period: string;
+  /** The group's values, ascending (the judged institution's among them). */
+  readonly sorted: Float64Array;
+  readonly median: number;
+  /** Median of |xᵢ − median|, unscaled. */
+  readonly mad: number;
+  /** Mean of |xᵢ − median|. */
+  readonly meanAd: number;
+  /** What a robust z divides by: 1.4826 × MAD, else 1.253314 × MeanAD when the MAD is 0, else nothing. */
+  readonly spread: { readonly basis: 'mad' | 'mean_ad' | 'none'; readonly value: number };
+}
+
+/**
+ * The statistics of a group of values (copied; `scratch` is working space of at least their length, so
+ * one buffer serves every group of a rule). Median of an even count: the mean of the two middle values,
+ * as PostgreSQL's `percentile_cont(0.5)` gives it.
+ */
+export function peerGroup(
+  type: string,
+  period: string,
+  values: ArrayLike<number>,
+  scratch: Float64Array = new Float64Array(values.length),
+): PeerGroup {
+  const sorted = Float64Array.from(values).sort();
+  const n = sorted.length;
+  const median = medianOf(sorted);
+  const deviations = scratch.subarray(0, n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const d = Math.abs((sorted[i] as number) - median);
+    deviations[i] = d;
+    total += d;
+  }
+  const mad = medianOf(deviations.sort());
+  const meanAd = n === 0 ? 0 : total / n;
+  const spread =
+    mad > 0
+      ? { basis: 'mad' as const, value: MAD_SCALE * mad }
+      : meanAd > 0
+        ? { basis: 'mean_ad' as const, value: MEAN_AD_SCALE * meanAd }
+        : { basis: 'none' as const, value: 0 };
+  return { type, period, sorted, median, mad, meanAd, spread };
+}
+
+function medianOf(sorted: Float64Array): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const mid = n >> 1;
+  return n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/**
+ * The robust z-score of `x` in its group: `(x − median) / (1.4826 × MAD)`; when the MAD is 0 (more than
+ * half the group shares one value, common in small groups), `(x − median) / (1.253314 × MeanAD)`; when
+ * that is 0 too, every value is the median and z is 0.
+ */
+export function robustZ(group: PeerGroup, x: number): number {
+  return group.spread.value > 0 ? (x - group.median) / group.spread.value : 0;
+}
+
+/**
+ * The percentile rank of `x` in its group, `100 × (below + equal / 2) / n`: values below it count
+ * whole, values equal to it (itself included) half — the mid-rank definition, so ties share one rank and
+ * the ranks of a group average 50. With n values it ranges from 50 / n to 100 − 50 / n.
+ */
+export function percentileRank(group: PeerGroup, x: number): { rank: number; below: number; equal: number } {
+  const below = lowerBound(group.sorted, x);
+  const equal = lowerBound(group.sorted, x, true) - below;
+  return { rank: (100 * (below + equal / 2)) / group.sorted.length, below, equal };
+}
+
+/** The first index whose value is `>= x` (or `> x` when `after`). */
+function lowerBound(sorted: Float64Array, x: number, after = false): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const v = sorted[mid] as number;
+    if (after ? v <= x : v < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** What a peer-outlier evaluation reads besides the rule: indexes built once per evaluation. */
+export interface PeerContext {
+  readonly catalog: Catalog;
+  /** The institutions judged (the evaluation's scope). */
+  readonly institutions: ReadonlyMap<string, InstitutionRef>;
+  readonly series: SeriesIndex;
+  /** Institutions that are only peers (never judged), without those in scope; and their series. */
+  readonly peers: ReadonlyMap<string, InstitutionRef>;
+  readonly peerSeries: SeriesIndex;
+  readonly previousByFingerprint: ReadonlyMap<string, ActiveAlert>;
+  readonly now: Date;
+}
+
+/**
+ * Judges one peer-outlier rule for every institution in scope that the rule covers. The groups — per
+ * type and period, the institutions the rule covers (scope and peers) with a value of the metric — are
+ * built once for the rule; each institution's series of statistics (a period whose group has fewer than
+ * `min_peers` values is left out: a gap) is then judged as a threshold rule judges values.
+ * @throws when the metric is not in the catalog, a period is not of its frequency, a value is not
+ *   finite, or a template fails to render.
+ */
+export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleOutcome {
+  const metric = ctx.catalog.metrics.get(rule.metric);
+  if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
+  const { frequency } = metric;
+  const judgement = judgementOf(rule);
+  const thresholdsAt = thresholdsFor(judgement.rule, { code: '', type: '' });
+  const reader = new SeriesReader(frequency);
+  const groups = peerGroups(rule, ctx, reader);
+  const ofMetric = ctx.series.get(rule.metric);
+  const hasPrevious = ctx.previousByFingerprint.size > 0;
+  const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
+  for (const institution of ctx.institutions.values()) {
+    if (!ruleApplies(rule, institution)) continue;
+    const observed = ofMetric?.get(institution.code);
+    const prev = hasPrevious
+      ? ctx.previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))
+      : undefined;
+    if (!observed && !prev) continue;
+    const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
+    if (prev) outcome.decided.push(fingerprint);
+    const ofType = groups.get(institution.type);
+    const watched: Observation[] = [];
+    for (const [n, o] of reader.read(observed ?? [])) {
+      const group = ofType?.get(n);
+      if (!group || group.sorted.length < rule.min_peers) continue; // too few peers: a gap
+      watched.push(at(o, statisticOf(rule, group, o.value)));
+    }
+    const assessment = assessSeries(judgement.rule, watched, frequency, thresholdsAt);
+    if (!assessment) {
+      if (prev) outcome.active.push(prev);
+      continue;
+    }
+    const { latest } = assessment;
+    const group = ofType?.get(reader.ordinal(latest.period)) as PeerGroup;
+    const current = valueAt(observed ?? [], latest.period);
+    const explained = explainSeries({
+      rule,
+      judged: judgement.rule,
+      metric,
+      assessment,
+      thresholdsAtLatest: thresholdsAt(mustParsePeriod(latest.period)),
+      watched,
+      observed: observed ?? [],
+      frequency,
+      detail: peerDetail(rule, group, current ?? Number.NaN),
+    });
+    if (!assessment.breached) {
+      if (prev) outcome.transitions.push(resolveAlert(prev, ctx.now, latest, explained));
+      continue;
+    }
+    const typeName = ctx.catalog.types.get(institution.type)?.name ?? {
+      zh: institution.type,
+      en: institution.type,
+    };
+    const alert = computeAlert(fingerprint, rule, judgement.rule, metric, institution, assessment, current, {
+      median: formatNumber(group.median),
+      peers: String(group.sorted.length),
+      type_name: typeName,
+    });
+    const step = stepAlert(prev, { ...alert, explanation: explained }, ctx.now);
+    outcome.active.push(step.alert);
+    if (step.transition) outcome.transitions.push(step.transition);
+  }
+  return outcome;
+}
+
+/** The statistic a rule judges for value `x` in its group. */
+function statisticOf(rule: PeerOutlierRule, group: PeerGroup, x: number): number {
+  return rule.method === 'robust_z' ? robustZ(group, x) : percentileRank(group, x).rank;
+}
+
+/** The peer facts of an explanation: the group, its statistics, and the institution's statistic. */
+function peerDetail(rule: PeerOutlierRule, group: PeerGroup, x: number): ExplanationDetail {
+  const { below, equal, rank } = percentileRank(group, x);
+  const round = (v: number) => Number(v.toPrecision(12));
+  const definition =
+    rule.method === 'percentile'
+      ? 'percentile rank = 100 × (below + equal / 2) / peers, the institution itself among the equal'
+      : group.spread.basis === 'mad'
+        ? 'z = (x − median) / (1.4826 × MAD), MAD = median of |xᵢ − median| over the peers, the institution included'
+        : group.spread.basis === 'mean_ad'
+          ? 'z = (x − median) / (1.253314 × MeanAD), MeanAD = mean of |xᵢ − median|: the MAD is 0'
+          : 'z = 0: every peer value equals the median';
+  return {
+    kind: 'peer_outlier',
+    method: rule.method,
+    group: { type: group.type, period: group.period },
+    peers: group.sorted.length,
+    min_peers: rule.min_peers,
+    median: round(group.median),
+    mad: round(group.mad),
+    mean_ad: round(group.meanAd),
+    spread: { basis: group.spread.basis, value: round(group.spread.value) },
+    below,
+    equal,
+    statistic: round(rule.method === 'robust_z' ? robustZ(group, x) : rank),
+    definition,
+  };
+}
+
+/**
+ * Builds the peer groups of a rule: for each type and period, the value of every institution the rule
+ * covers — in scope or among the peers — that has one (its newest submission where two share a period).
+ */
+function peerGroups(
+  rule: PeerOutlierRule,
+  ctx: PeerContext,
+  reader: SeriesReader,
+): Map<string, Map<number, PeerGroup>> {
+  const values = new Map<string, Map<number, { period: string; values: number[] }>>();
+  const collect = (institution: InstitutionRef, series: readonly Observation[] | undefined) => {
+    if (!series || !ruleApplies(rule, institution)) return;
+    let ofType = values.get(institution.type);
+    if (!ofType) {
+      ofType = new Map();
+      values.set(institution.type, ofType);
+    }
+    for (const [n, o] of reader.read(series)) {
+      const group = ofType.get(n);
+      if (group) group.values.push(o.value);
+      else ofType.set(n, { period: o.period, values: [o.value] });
+    }
+  };
+  const inScope = ctx.series.get(rule.metric);
+  for (const institution of ctx.institutions.values()) collect(institution, inScope?.get(institution.code));
+  const asPeers = ctx.peerSeries.get(rule.metric);
+  for (const institution of ctx.peers.values()) collect(institution, asPeers?.get(institution.code));
+
+  let largest = 0;
+  for (const ofType of values.values())
+    for (const g of ofType.values()) largest = Math.max(largest, g.values.length);
+  const scratch = new Float64Array(largest);
+  const groups = new Map<string, Map<number, PeerGroup>>();
+  for (const [type, ofType] of values) {
+    const built = new Map<number, PeerGroup>();
+    for (const [n, g] of ofType) built.set(n, peerGroup(type, g.period, g.values, scratch));
+    groups.set(type, built);
+  }
+  return groups;
+}
+
+/**
+ * Reads series of one frequency: each period parsed once per rule, values checked, and one observation
+ * per period (the newest submission), through one map reused from series to series.
+ */
+class SeriesReader {
+  private readonly ordinals = new Map<string, number>();
+  private readonly latest = new Map<number, Observation>();
+
+  constructor(private readonly frequency: Frequency) {}
+
+  /** The period's ordinal. @throws when it is not a period of the reader's frequency. */
+  ordinal(text: string, o?: Observation): number {
+    let n = this.ordinals.get(text);
+    if (n === undefined) {
+      const period = parsePeriod(text);
+      if (!period || period.frequency !== this.frequency) {
+        throw new Error(
+          `${o?.institution ?? ''} ${o?.metric ?? ''}: period ${JSON.stringify(text)} is not a ${this.frequency} period`.trim(),
+        );
+      }
+      n = periodOrdinal(period);
+      this.ordinals.set(text, n);
+    }
+    return n;
+  }
+
+  /**
+   * One observation per period of `series`, by ordinal; valid until the next call.
+   * @throws when a period is not of the frequency or a value is not finite.
+   */
+  read(series: readonly Observation[]): ReadonlyMap<number, Observation> {
+    const latest = this.latest;
+    latest.clear();
+    for (const o of series) {
+      const n = this.ordinal(o.period, o);
+      if (!Number.isFinite(o.value))
+        throw new Error(`${o.institution} ${o.metric} ${o.period}: value ${o.value} is not finite`);
+      const seen = latest.get(n);
+      // Callers pass current versions only; should two share a period, the newer submission wins.
+      if (!seen || (o.submissionId ?? -1) >= (seen.submissionId ?? -1)) latest.set(n, o);
+    }
+    return latest;
+  }
+}
+
+/** The value of a series in a period, from its newest submission. */
+function valueAt(series: readonly Observation[], period: string): number | undefined {
+  let found: Observation | undefined;
+  for (const o of series) {
+    if (o.period === period && (!found || (o.submissionId ?? -1) >= (found.submissionId ?? -1))) found = o;
+  }
+  return found?.value;
+}
