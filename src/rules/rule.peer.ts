@@ -4,7 +4,7 @@ import { type Frequency, mustParsePeriod, parsePeriod, periodOrdinal } from '../
 import type { InstitutionRef, Observation, SeriesIndex } from './evaluate.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
 import { ruleApplies } from './rule.applies.js';
-import { at, judgementOf } from './rule.derived.js';
+import { judgementOf } from './rule.derived.js';
 import { explainSeries } from './rule.explain.js';
 import type { RuleOutcome } from './rule.filing.js';
 import type { PeerOutlierRule } from './rule.schema.js';
@@ -148,16 +148,24 @@ export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleO
     if (prev) outcome.decided.push(fingerprint);
     const ofType = groups.get(institution.type);
     const watched: Observation[] = [];
-    for (const [n, o] of reader.read(observed ?? [])) {
-      const group = ofType?.get(n);
+    for (const o of reader.read(observed ?? [])) {
+      const group = ofType?.get(reader.ordinal(o.period));
       if (!group || group.sorted.length < rule.min_peers) continue; // too few peers: a gap
-      watched.push(at(o, statisticOf(rule, group, o.value)));
+      watched.push({
+        institution: o.institution,
+        metric: o.metric,
+        period: o.period,
+        value: roundStatistic(statisticOf(rule, group, o.value)),
+        submissionId: o.submissionId,
+      });
     }
     const assessment = assessSeries(judgement.rule, watched, frequency, thresholdsAt);
     if (!assessment) {
       if (prev) outcome.active.push(prev);
       continue;
     }
+    // Most institutions are not outliers and had no alert: nothing to explain.
+    if (!assessment.breached && !prev) continue;
     const { latest } = assessment;
     const group = ofType?.get(reader.ordinal(latest.period)) as PeerGroup;
     const current = valueAt(observed ?? [], latest.period);
@@ -192,6 +200,15 @@ export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleO
   return outcome;
 }
 
+/**
+ * A statistic rounded to 10 decimals, so a percentile rank of exactly 90 does not come out as
+ * 89.99999999999999 against a threshold of 90 (numerically, without a string round trip: this runs once
+ * per observation).
+ */
+function roundStatistic(v: number): number {
+  return Math.round(v * 1e10) / 1e10;
+}
+
 /** The statistic a rule judges for value `x` in its group. */
 function statisticOf(rule: PeerOutlierRule, group: PeerGroup, x: number): number {
   return rule.method === 'robust_z' ? robustZ(group, x) : percentileRank(group, x).rank;
@@ -221,7 +238,7 @@ function peerDetail(rule: PeerOutlierRule, group: PeerGroup, x: number): Explana
     spread: { basis: group.spread.basis, value: round(group.spread.value) },
     below,
     equal,
-    statistic: round(rule.method === 'robust_z' ? robustZ(group, x) : rank),
+    statistic: roundStatistic(rule.method === 'robust_z' ? robustZ(group, x) : rank),
     definition,
   };
 }
@@ -243,7 +260,8 @@ function peerGroups(
       ofType = new Map();
       values.set(institution.type, ofType);
     }
-    for (const [n, o] of reader.read(series)) {
+    for (const o of reader.read(series)) {
+      const n = reader.ordinal(o.period);
       const group = ofType.get(n);
       if (group) group.values.push(o.value);
       else ofType.set(n, { period: o.period, values: [o.value] });
@@ -267,13 +285,19 @@ function peerGroups(
   return groups;
 }
 
+/** Ordinals of periods in 1900–2999 (all `parsePeriod` accepts) start here, per frequency. */
+const FIRST_ORDINAL = { monthly: 1900 * 12, quarterly: 1900 * 4 } as const;
+const ORDINALS = 1100 * 12;
+
 /**
  * Reads series of one frequency: each period parsed once per rule, values checked, and one observation
- * per period (the newest submission), through one map reused from series to series.
+ * per period (the newest submission). A series without two observations for one period — what callers
+ * pass — is used as it is, found so by marking its periods in one array reused from series to series.
  */
 class SeriesReader {
   private readonly ordinals = new Map<string, number>();
-  private readonly latest = new Map<number, Observation>();
+  private readonly marks = new Int32Array(ORDINALS);
+  private mark = 0;
 
   constructor(private readonly frequency: Frequency) {}
 
@@ -294,21 +318,29 @@ class SeriesReader {
   }
 
   /**
-   * One observation per period of `series`, by ordinal; valid until the next call.
+   * One observation per period of `series`: the series itself, or a copy without the older of two
+   * observations sharing a period.
    * @throws when a period is not of the frequency or a value is not finite.
    */
-  read(series: readonly Observation[]): ReadonlyMap<number, Observation> {
-    const latest = this.latest;
-    latest.clear();
+  read(series: readonly Observation[]): readonly Observation[] {
+    const mark = ++this.mark;
+    const first = FIRST_ORDINAL[this.frequency];
+    let duplicated = false;
     for (const o of series) {
-      const n = this.ordinal(o.period, o);
+      const n = this.ordinal(o.period, o) - first;
       if (!Number.isFinite(o.value))
         throw new Error(`${o.institution} ${o.metric} ${o.period}: value ${o.value} is not finite`);
-      const seen = latest.get(n);
-      // Callers pass current versions only; should two share a period, the newer submission wins.
-      if (!seen || (o.submissionId ?? -1) >= (seen.submissionId ?? -1)) latest.set(n, o);
+      if (this.marks[n] === mark) duplicated = true;
+      this.marks[n] = mark;
     }
-    return latest;
+    if (!duplicated) return series;
+    const newest = new Map<string, Observation>();
+    for (const o of series) {
+      const seen = newest.get(o.period);
+      // Callers pass current versions only; should two share a period, the newer submission wins.
+      if (!seen || (o.submissionId ?? -1) >= (seen.submissionId ?? -1)) newest.set(o.period, o);
+    }
+    return [...newest.values()];
   }
 }
 

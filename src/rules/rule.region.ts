@@ -149,17 +149,24 @@ export function aggregateRegions(
   const wanted = new Set(regionRules.flatMap((r) => [r.components.numerator, r.components.denominator]));
   // metric → institution → period → newest observation
   const index = new Map<string, Map<string, Map<string, Observation>>>();
+  // Observations usually come grouped by institution and metric: remember the last map written.
+  let last: { metric: string; institution: string; map: Map<string, Observation> } | undefined;
   for (const o of observations) {
     if (!wanted.has(o.metric) || !Number.isFinite(o.value)) continue;
-    let ofMetric = index.get(o.metric);
-    if (!ofMetric) {
-      ofMetric = new Map();
-      index.set(o.metric, ofMetric);
-    }
-    let ofInstitution = ofMetric.get(o.institution);
-    if (!ofInstitution) {
-      ofInstitution = new Map();
-      ofMetric.set(o.institution, ofInstitution);
+    let ofInstitution: Map<string, Observation> | undefined;
+    if (last && last.metric === o.metric && last.institution === o.institution) ofInstitution = last.map;
+    else {
+      let ofMetric = index.get(o.metric);
+      if (!ofMetric) {
+        ofMetric = new Map();
+        index.set(o.metric, ofMetric);
+      }
+      ofInstitution = ofMetric.get(o.institution);
+      if (!ofInstitution) {
+        ofInstitution = new Map();
+        ofMetric.set(o.institution, ofInstitution);
+      }
+      last = { metric: o.metric, institution: o.institution, map: ofInstitution };
     }
     const seen = ofInstitution.get(o.period);
     if (!seen || (o.submissionId ?? -1) >= (seen.submissionId ?? -1)) ofInstitution.set(o.period, o);
@@ -172,45 +179,53 @@ export function aggregateRegions(
   for (const rule of regionRules) {
     const numerators = index.get(rule.components.numerator);
     const denominators = index.get(rule.components.denominator);
-    const sums = new Map<
-      string,
-      { region: RegionRef; period: string; n: number; d: number; ids: Set<number>; members: number }
-    >();
+    // region key → period → running sums; keys made once per institution, not per observation.
+    const sums = new Map<string, { region: RegionRef; byPeriod: Map<string, Sum> }>();
     for (const institution of population) {
       if (!ruleApplies(rule, institution)) continue;
       const ns = numerators?.get(institution.code);
       const ds = denominators?.get(institution.code);
       if (!ns || !ds) continue;
-      const regions = regionsOf(rule, institution);
+      const regions = regionsOf(rule, institution).map((region) => {
+        const key = regionKey(region);
+        let of = sums.get(key);
+        if (!of) {
+          of = { region, byPeriod: new Map() };
+          sums.set(key, of);
+        }
+        return of.byPeriod;
+      });
       for (const [period, n] of ns) {
         const d = ds.get(period);
         if (!d) continue;
-        for (const region of regions) {
-          const key = `${regionKey(region)}\u0000${period}`;
-          let sum = sums.get(key);
+        for (const byPeriod of regions) {
+          let sum = byPeriod.get(period);
           if (!sum) {
-            sum = { region, period, n: 0, d: 0, ids: new Set(), members: 0 };
-            sums.set(key, sum);
+            sum = { n: 0, d: 0, members: 0, ids: [] };
+            byPeriod.set(period, sum);
           }
           sum.n += n.value;
           sum.d += d.value;
           sum.members++;
-          if (n.submissionId !== null) sum.ids.add(n.submissionId);
-          if (d.submissionId !== null) sum.ids.add(d.submissionId);
+          // A member's two figures come from its one current submission for the period, as a rule.
+          if (n.submissionId !== null) sum.ids.push(n.submissionId);
+          if (d.submissionId !== null && d.submissionId !== n.submissionId) sum.ids.push(d.submissionId);
         }
       }
     }
-    for (const s of sums.values()) {
-      totals.push({
-        ruleId: rule.id,
-        scope: s.region.scope,
-        code: s.region.code,
-        period: s.period,
-        numerator: s.n,
-        denominator: s.d,
-        members: s.members,
-        submissionIds: [...s.ids].sort((a, b) => a - b),
-      });
+    for (const { region, byPeriod } of sums.values()) {
+      for (const [period, sum] of byPeriod) {
+        totals.push({
+          ruleId: rule.id,
+          scope: region.scope,
+          code: region.code,
+          period,
+          numerator: sum.n,
+          denominator: sum.d,
+          members: sum.members,
+          submissionIds: distinctAscending(sum.ids),
+        });
+      }
     }
   }
   const scopeRank = (s: RegionScope) => REGION_SCOPES.indexOf(s);
@@ -221,6 +236,23 @@ export function aggregateRegions(
       compare(a.code, b.code) ||
       compare(a.period, b.period),
   );
+}
+
+/** Running sums of one region and period. */
+interface Sum {
+  n: number;
+  d: number;
+  members: number;
+  ids: number[];
+}
+
+/** The numbers sorted ascending, each once. */
+function distinctAscending(ids: number[]): number[] {
+  ids.sort((a, b) => a - b);
+  let k = 0;
+  for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[i - 1]) ids[k++] = ids[i] as number;
+  ids.length = k;
+  return ids;
 }
 
 /** Region totals indexed for evaluation: rule id → region key → totals. */

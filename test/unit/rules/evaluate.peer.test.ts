@@ -213,11 +213,11 @@ describe(`${evaluate.name}: peer-outlier rules`, () => {
     expect(alert?.explanation).toMatchObject({
       rule: { id: 'npl_peer', kind: 'peer_outlier', source: '同类机构比较' },
       quantity: { metric: 'npl_ratio', name: 'robust_z', unit: 'z' },
-      value: 3.37245379738,
+      value: 3.3724537974,
       op: '>',
       threshold: 3,
-      margin: 0.37245379738,
-      periods: [{ period: '2024-01', value: 3, judged: 3.37245379738, submission_id: 7 }],
+      margin: 0.3724537974,
+      periods: [{ period: '2024-01', value: 3, judged: 3.3724537974, submission_id: 7 }],
       detail: {
         kind: 'peer_outlier',
         method: 'robust_z',
@@ -230,7 +230,7 @@ describe(`${evaluate.name}: peer-outlier rules`, () => {
         spread: { basis: 'mad', value: 0.44478 },
         below: 5,
         equal: 1,
-        statistic: 3.37245379738,
+        statistic: 3.3724537974,
         definition: expect.stringContaining('1.4826 × MAD'),
       },
     });

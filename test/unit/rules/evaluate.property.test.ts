@@ -1,10 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActiveAlert } from '../../../src/alerts/alert.types.js';
-import { evaluate, type Observation } from '../../../src/rules/evaluate.js';
+import {
+  aggregateRegions,
+  evaluate,
+  type InstitutionRef,
+  type Observation,
+} from '../../../src/rules/evaluate.js';
 import {
   breaches,
   type ChangeRule,
+  type MetricRule,
   OPS,
   type ProjectionRule,
   type SeriesKindRule,
@@ -12,7 +18,7 @@ import {
   type ThresholdRule,
   type TrendRule,
 } from '../../../src/rules/rule.schema.js';
-import { catalog, day, nplRule, obs, ruralBank, villageBank } from './rules.fixture.js';
+import { catalog, day, nplRule, obs, peerRule, regionRule, ruralBank, villageBank } from './rules.fixture.js';
 
 // Half-point steps make values land exactly on thresholds often, where '>' and '>=' differ.
 const halfPoints = fc.integer({ min: 0, max: 20 }).map((n) => n / 2);
@@ -245,6 +251,178 @@ describe('evaluate, for random series', () => {
         if (!alert) return;
         expect(alert.period).toBe(latest?.period);
         expect(alert.state === 'firing').toBe(alert.periods >= rule.for);
+      }),
+    );
+  });
+});
+
+// --- Peer-outlier and region-aggregate rules -----------------------------------------------------------
+
+/** Six rural commercial banks in two counties: a population for peer groups and regions. */
+const population: InstitutionRef[] = Array.from({ length: 6 }, (_, i) => ({
+  code: `P${i}`,
+  name: `银行${i}`,
+  type: i < 5 ? 'rural_commercial_bank' : 'village_bank',
+  county: i % 2 === 0 ? '晋江市' : '安溪县',
+}));
+
+/** Two ascending (or descending, for '<') thresholds from `values`, and an op. */
+const levelsArb = (values: fc.Arbitrary<number>) =>
+  fc
+    .record({
+      op: fc.constantFrom(...OPS),
+      a: values,
+      b: values,
+      twoLevels: fc.boolean(),
+      margin: fc.option(values),
+    })
+    .filter(({ a, b, twoLevels }) => !twoLevels || a !== b)
+    .map(({ op, a, b, twoLevels, margin }) => {
+      const up = op === '>' || op === '>=';
+      const [low, high] = [Math.min(a, b), Math.max(a, b)];
+      const levels = twoLevels
+        ? [
+            { severity: 'warning' as const, threshold: up ? low : high },
+            { severity: 'critical' as const, threshold: up ? high : low },
+          ]
+        : [{ severity: 'critical' as const, threshold: a }];
+      const lowest = levels[0]?.threshold ?? 0;
+      // A recovery level on the safe side of the lowest threshold, when drawn.
+      const recovery = margin === null ? undefined : up ? Math.min(lowest, margin) : Math.max(lowest, margin);
+      return { op, levels, recovery };
+    });
+
+const peerRuleArb = fc
+  .record({
+    method: fc.constantFrom('robust_z', 'percentile' as const),
+    z: levelsArb(fc.integer({ min: -8, max: 8 }).map((n) => n / 2)),
+    pct: levelsArb(fc.integer({ min: 0, max: 10 }).map((n) => n * 10)),
+    minPeers: fc.integer({ min: 3, max: 6 }),
+    for: fc.integer({ min: 1, max: 3 }),
+    keep: fc.integer({ min: 0, max: 2 }),
+  })
+  .map(({ method, z, pct, minPeers, for: forPeriods, keep }) =>
+    peerRule({
+      method,
+      ...(method === 'robust_z' ? z : pct),
+      types: ['rural_commercial_bank', 'village_bank'],
+      min_peers: minPeers,
+      for: forPeriods,
+      keep_firing_for: keep,
+    }),
+  );
+
+const regionRuleArb = fc
+  .record({
+    levels: levelsArb(fc.integer({ min: 0, max: 20 }).map((n) => n / 2)),
+    by: fc.subarray(['county', 'type', 'city'] as const, { minLength: 1 }),
+    minMembers: fc.integer({ min: 1, max: 4 }),
+    for: fc.integer({ min: 1, max: 3 }),
+    keep: fc.integer({ min: 0, max: 2 }),
+  })
+  .map(({ levels, by, minMembers, for: forPeriods, keep }) =>
+    regionRule({ ...levels, by: [...by], min_members: minMembers, for: forPeriods, keep_firing_for: keep }),
+  );
+
+/** Observations of every bank of the population, months 1–6 of 2024, some missing. */
+const populationArb = fc
+  .array(
+    fc.record({
+      bank: fc.integer({ min: 0, max: 5 }),
+      month: fc.integer({ min: 1, max: 6 }),
+      npl: halfPoints,
+      balance: fc.integer({ min: 0, max: 80 }),
+      loans: fc.integer({ min: 0, max: 1000 }),
+    }),
+    { maxLength: 36 },
+  )
+  .map((rows) => {
+    const seen = new Map<string, Observation[]>();
+    rows.forEach((r, i) => {
+      const code = `P${r.bank}`;
+      const period = `2024-0${r.month}`;
+      seen.set(`${code}/${period}`, [
+        obs(code, 'npl_ratio', period, r.npl, i + 1),
+        obs(code, 'npl_balance', period, r.balance, i + 1),
+        obs(code, 'total_loans', period, r.loans, i + 1),
+      ]);
+    });
+    return [...seen.values()].flat();
+  });
+
+/** The whole population evaluated with empty peers and totals from the observations. */
+const wholeInput = (
+  rule: MetricRule,
+  observations: readonly Observation[],
+  previous: readonly ActiveAlert[],
+) => ({
+  rules: [rule],
+  catalog,
+  institutions: population,
+  observations,
+  peers: { institutions: [], observations: [] },
+  regionTotals: aggregateRegions([rule], catalog, population, observations),
+  previous,
+  now: day(50),
+});
+
+describe('evaluate, for random peer groups and regions', () => {
+  const kinds = fc.oneof(peerRuleArb, regionRuleArb);
+
+  it('is idempotent: arrivals played one by one, then evaluated again, change nothing', () => {
+    fc.assert(
+      fc.property(kinds, populationArb, (rule, observations) => {
+        let previous: ActiveAlert[] = [];
+        // Filings arrive one institution-period at a time, each evaluated against the last result.
+        for (let n = 3; n <= observations.length; n += 3)
+          previous = evaluate(wholeInput(rule, observations.slice(0, n), previous)).active;
+        const once = evaluate(wholeInput(rule, observations, previous));
+        expect(once.health.every((h) => h.ok)).toBe(true);
+        const twice = evaluate(wholeInput(rule, observations, once.active));
+        expect(twice.transitions).toEqual([]);
+        expect(twice.active).toEqual(once.active);
+      }),
+    );
+  });
+
+  it('does not depend on the order of observations or institutions', () => {
+    fc.assert(
+      fc.property(kinds, populationArb, (rule, observations) => {
+        const forward = evaluate(wholeInput(rule, observations, []));
+        const reversed = evaluate({
+          ...wholeInput(rule, [...observations].reverse(), []),
+          institutions: [...population].reverse(),
+        });
+        expect(reversed).toEqual(forward);
+      }),
+    );
+  });
+
+  it('judges one bank with the rest as peers (or its regions with totals of all) as when judging everyone', () => {
+    fc.assert(
+      fc.property(kinds, populationArb, fc.integer({ min: 0, max: 5 }), (rule, observations, k) => {
+        const one = population[k] as InstitutionRef;
+        const everyone = evaluate(wholeInput(rule, observations, []));
+        const alone = evaluate({
+          ...wholeInput(
+            rule,
+            observations.filter((o) => o.institution === one.code),
+            [],
+          ),
+          institutions: [one],
+          peers: { institutions: population, observations },
+          regionTotals: aggregateRegions([rule], catalog, population, observations),
+        });
+        const regions = new Set(
+          rule.kind === 'region_aggregate'
+            ? rule.by.map((s) => `${s}:${s === 'county' ? one.county : s === 'type' ? one.type : '*'}`)
+            : [],
+        );
+        const mine = (a: ActiveAlert) =>
+          a.institution === one.code ||
+          (a.region !== undefined && regions.has(`${a.region.scope}:${a.region.code}`));
+        // Type regions hold only the rule's types: a village bank's is judged only if the rule covers it.
+        expect(alone.active).toEqual(everyone.active.filter(mine));
       }),
     );
   });
