@@ -211,7 +211,11 @@ function roundStatistic(v: number): number {
 
 /** The statistic a rule judges for value `x` in its group. */
 function statisticOf(rule: PeerOutlierRule, group: PeerGroup, x: number): number {
-  return rule.method === 'robust_z' ? robustZ(group, x) : percentileRank(group, x).rank;
+  if (rule.method === 'robust_z') return robustZ(group, x);
+  // percentileRank's formula, without its result object: this runs once per observation.
+  const below = lowerBound(group.sorted, x);
+  const equal = lowerBound(group.sorted, x, true) - below;
+  return (100 * (below + equal / 2)) / group.sorted.length;
 }
 
 /** The peer facts of an explanation: the group, its statistics, and the institution's statistic. */
