@@ -1,6 +1,6 @@
 import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import { filingFrequencyOf } from './rule.filing.js';
-import { regionKey, regionOfAlert } from './rule.region.js';
+import { regionKey, regionOfAlert } from './rule.region-ref.js';
 import type { ExpectedAlert, ExpectedTransition } from './rule-test.types.js';
 
 /** One line of a diff: ` ` as expected, `-` expected but not got, `+` got but not expected. */

@@ -5,7 +5,7 @@ import type { FileProblem, FileResult } from '../config/yaml-file.js';
 import { formatKeyPath, type YamlKey, YamlLocator } from '../config/yaml-locate.js';
 import { periodEndsAt } from '../filing/deadline.js';
 import { fingerprintOf } from './rule.alert.js';
-import { parseRegionKey, regionKey } from './rule.region.js';
+import { parseRegionKey, regionKey } from './rule.region-ref.js';
 import type { Rule } from './rule.schema.js';
 import {
   parsePeriodList,

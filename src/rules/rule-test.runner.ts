@@ -1,7 +1,8 @@
 import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import { startOfZonedDay } from '../filing/zoned-day.js';
 import { evaluate, type Filing, type InstitutionRef, type Observation } from './evaluate.js';
-import { aggregateRegions, regionKey, regionOfAlert } from './rule.region.js';
+import { regionKey, regionOfAlert } from './rule.region-ref.js';
+import { aggregateRegions } from './rule.region-totals.js';
 import { type DiffLine, diffAlerts, diffTransitions } from './rule-test.diff.js';
 import { stepText } from './rule-test.notation.js';
 import { buildTimeline, type Step, stepInstant } from './rule-test.timeline.js';

@@ -6,7 +6,7 @@ import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } fr
 import type { Catalog } from '../catalog/catalog.js';
 import { parsePeriod } from '../catalog/period.js';
 import { type FileProblem, type FileResult, parseYaml } from '../config/yaml-file.js';
-import { quotientOf } from './rule.region.js';
+import { quotientOf } from './rule.region-ref.js';
 import {
   type RegionComponents,
   type Rule,
