@@ -28,8 +28,8 @@ import { filingDueAt } from '../../src/filing/deadline.js';
 import { loadRulesDir } from '../../src/rules/rules.runtime.js';
 import { SHIPPED_RULES_DIR } from '../lib/bulk-data.js';
 import {
-  NATIONAL_MIX,
   metricPlans,
+  NATIONAL_MIX,
   type NationalSpec,
   nationalCode,
   nationalPeriods,

@@ -1,5 +1,5 @@
 import type { RulesSnapshot } from '../../src/alerts/evaluation.service.js';
-import { evaluate } from '../../src/rules/evaluate.js';
+import { aggregateRegions, evaluate } from '../../src/rules/evaluate.js';
 import { clonedPopulation, evaluationInput } from '../lib/data.js';
 import { timeInterleaved } from '../lib/stats.js';
 import { END_PERIOD, NOW } from './ingest.js';
@@ -41,6 +41,10 @@ export async function runEvaluate(
     filings,
     timeZone: snapshot.timeZone,
     now: NOW,
+    // The whole population is evaluated: no peers beyond it. Region totals are the service's SQL work,
+    // computed here once, untimed, as the service would pass them.
+    peers: { institutions: [], observations: [] },
+    regionTotals: aggregateRegions(snapshot.rules, snapshot.catalog, input.institutions, input.observations),
   };
   const series = snapshot.rules.reduce(
     (n, rule) => n + input.institutions.filter((i) => rule.types.includes(i.type)).length,

@@ -127,7 +127,15 @@ export async function replayHistory(
       const observations = await loadCurrentObservations(trx, codes, [...ruleMetrics(snapshot.rules)]);
       return {
         institutions: institutions.length,
-        replayed: replay({ ...snapshot, institutions, observations, from: request.from, to: request.to }),
+        // Naming institutions leaves out the rest of the population: rules judging against it are skipped.
+        replayed: replay({
+          ...snapshot,
+          institutions,
+          observations,
+          from: request.from,
+          to: request.to,
+          subset: requested !== undefined,
+        }),
       };
     });
   return toReport(snapshot, request, result.institutions, result.replayed);

@@ -1,8 +1,11 @@
-import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
+import type { ActiveAlert, AlertExplanation, Transition } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { type Frequency, mustParsePeriod, parsePeriod, periodOrdinal } from '../catalog/period.js';
+import type { MetricDef } from '../catalog/catalog.schema.js';
+import { mustParsePeriod } from '../catalog/period.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
+import { ruleApplies } from './rule.applies.js';
 import { judgementOf } from './rule.derived.js';
+import { continueExplanation, explainSeries, seriesDetail } from './rule.explain.js';
 import {
   alertMetricOf,
   evaluateFilingRule,
@@ -12,13 +15,22 @@ import {
   type RuleOutcome,
   ruleKey,
 } from './rule.filing.js';
+import { evaluatePeerRule, type PeerContext } from './rule.peer.js';
+import {
+  evaluateRegionRule,
+  indexRegionTotals,
+  type RegionContext,
+  type RegionTotal,
+} from './rule.region.js';
 import type { Rule, SeriesKindRule } from './rule.schema.js';
-import { assessSeries, type SeriesSeed, stateOf } from './rule.series.js';
-import { thresholdsFor } from './rule.thresholds.js';
+import { type Assessment, assessSeries } from './rule.series.js';
+import { type ThresholdsAt, thresholdsFor } from './rule.thresholds.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
+import { type EvaluationWindow, seedOf, windowFor } from './rule.window.js';
 
 export { fingerprintOf } from './rule.alert.js';
 export type { Filing } from './rule.filing.js';
+export { aggregateRegions, type RegionTotal } from './rule.region.js';
 
 /** What the evaluator needs to know about an institution. */
 export interface InstitutionRef {
@@ -68,15 +80,35 @@ export interface EvaluationInput {
   /** The regulator's IANA time zone, where filing deadlines fall; needed by missing-filing rules only. */
   timeZone?: string | undefined;
   /**
+   * Institutions that are only peers — compared with, never judged — and their current observations:
+   * peer-outlier rules judge each institution in scope against every institution of its type in scope ∪
+   * peers. An institution listed in both counts as in scope (its observations from `observations`).
+   * Needed by peer-outlier rules only: without it they fail (health error, alerts kept) rather than judge
+   * an institution against only those evaluated with it. Pass `{ institutions: [], observations: [] }`
+   * when `institutions` is already the whole population (a periodic evaluation of everyone, a rule test).
+   */
+  peers?: { institutions: readonly InstitutionRef[]; observations: readonly Observation[] } | undefined;
+  /**
+   * The totals of region-aggregate rules (see `aggregateRegions` for who the members are): per rule,
+   * region and period, over the whole population, whatever the scope. Needed by region-aggregate rules
+   * only: without it they fail (health error, alerts kept). The regions judged are those holding an
+   * institution of `institutions` the rule covers, plus the regions of the rule's previous alerts; a
+   * region without totals keeps its alert.
+   */
+  regionTotals?: readonly RegionTotal[] | undefined;
+  /**
    * Set when `observations` hold only a window of recent periods rather than the whole history (a
    * scheduled evaluation of every institution reads one, see `historyWindow` in rule.window.ts): the
-   * latest period of each frequency it ends at. Each series rule then judges only its last
-   * `judgedPeriods(rule)` periods up to there and continues the run its previous alert recorded. That
-   * gives the alerts the whole history gives as long as nothing before the window changed since those
-   * alerts were computed, which holds because every upload evaluates its institutions over their whole
-   * history. A frequency without a latest period is not judged (its alerts stay as they are).
+   * latest period of each frequency it ends at, and the kinds it applies to (all when not given). Each
+   * series of such a rule is judged at that latest period only, from the state its previous alert
+   * recorded for the period before (the run, or a firing alert being kept; the explanation's periods
+   * carried on from the alert's). That gives the alerts the whole history gives as long as nothing
+   * before the window changed since those alerts were computed, which holds because every upload
+   * evaluates its institutions over their whole history. A series with no value in the latest period,
+   * or already judged at that submission of it, is left as it is; a frequency without a latest period
+   * is not judged at all.
    */
-  window?: { readonly latest: Readonly<Partial<Record<Frequency, string>>> } | undefined;
+  window?: EvaluationWindow | undefined;
   now: Date;
 }
 
@@ -97,6 +129,11 @@ export interface EvaluationResult {
  *   data never resolves).
  * - Missing-filing rules: each rule × listed institution × period due (see `evaluateFilingRule`)
  *   fires at once without a filing and resolves when one exists.
+ * - Peer-outlier rules: each rule × listed institution, its statistic against its type's peer group in
+ *   each period (scope ∪ `peers`; see `evaluatePeerRule`) judged as a threshold rule judges values.
+ * - Region-aggregate rules: each rule × region holding a listed institution (or a previous alert), its
+ *   aggregate ratio from `regionTotals` (see `evaluateRegionRule`); alerts with `institution: null`.
+ * - Every alert carries an `explanation`; a change of explanation alone is no transition.
  * - A rule that throws is isolated: its health carries the error and its previous alerts stay as
  *   they are, while the other rules run.
  * - A previous alert resolves when its rule no longer judges it a breach, when its rule is gone, or
@@ -110,6 +147,8 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   // Built on first use, so evaluations without rules of a kind pay nothing for its indexes.
   let series: SeriesIndex | undefined;
   let filingContext: FilingContext | undefined;
+  let peerContext: PeerContext | undefined;
+  let regionContext: RegionContext | undefined;
   const active: ActiveAlert[] = [];
   const transitions: Transition[] = [];
   const health: RuleHealth[] = [];
@@ -122,6 +161,14 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
       if (rule.kind === 'missing_filing') {
         filingContext ??= buildFilingContext(input, institutions, previousByFingerprint);
         outcome = evaluateFilingRule(rule, filingContext);
+      } else if (rule.kind === 'peer_outlier') {
+        series ??= indexSeries(input.observations);
+        peerContext ??= buildPeerContext(input, institutions, series, previousByFingerprint);
+
+        outcome = evaluatePeerRule(rule, peerContext);
+      } else if (rule.kind === 'region_aggregate') {
+        regionContext ??= buildRegionContext(input, institutions);
+        outcome = evaluateRegionRule(rule, regionContext);
       } else {
         series ??= indexSeries(input.observations);
         outcome = evaluateSeriesRule(
@@ -159,10 +206,12 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
     if (decided.has(prev.fingerprint)) continue;
     const rule = rulesById.get(prev.ruleId);
     const institution = prev.institution === null ? undefined : institutions.get(prev.institution);
-    // An institution outside this evaluation's scope (or a regional alert) is not judged here.
+    // An institution outside this evaluation's scope is not judged here. A regional alert belongs to a
+    // region rule (which judges all of its own), an institution's alert to any other kind.
     const stillApplies =
       rule !== undefined &&
       alertMetricOf(rule) === prev.metric &&
+      (prev.institution === null) === (rule.kind === 'region_aggregate') &&
       (institution === undefined || rule.types.includes(institution.type));
     if (stillApplies) active.push(prev);
     else transitions.push(resolveAlert(prev, now));
@@ -187,34 +236,19 @@ function evaluateSeriesRule(
   series: SeriesIndex,
   previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
   now: Date,
-  window: EvaluationInput['window'],
+  window: EvaluationWindow | undefined,
 ): RuleOutcome {
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   const metric = catalog.metrics.get(rule.metric);
   if (!metric) throw new Error(`metric ${rule.metric} is not in the catalog`);
   const judgement = judgementOf(rule);
-  // In a window, the period judged: the latest of the metric's frequency. A frequency the window does
-  // not reach judges nothing.
-  let latestText: string | undefined;
-  let latestOrdinal = 0;
-  if (window) {
-    latestText = window.latest[metric.frequency];
-    if (latestText === undefined) {
-      for (const prev of previousByFingerprint.values()) {
-        if (prev.ruleId !== rule.id) continue;
-        outcome.active.push(prev);
-        outcome.decided.push(prev.fingerprint);
-      }
-      return outcome;
-    }
-    latestOrdinal = periodOrdinal(mustParsePeriod(latestText));
-  }
+  const latest = windowFor(window, rule.kind, metric.frequency);
   const ofMetric = series.get(rule.metric);
   const inputs = judgement.inputs.map((m) => series.get(m));
   // Fingerprints are made only where needed: a bulk evaluation judges hundreds of thousands of series.
   const hasPrevious = previousByFingerprint.size > 0;
   for (const institution of institutions.values()) {
-    if (!rule.types.includes(institution.type)) continue;
+    if (!ruleApplies(rule, institution)) continue;
     const observed = ofMetric?.get(institution.code);
     const anyInput = inputs.some((byInstitution) => byInstitution?.has(institution.code));
     const prev = hasPrevious
@@ -227,26 +261,24 @@ function evaluateSeriesRule(
     const watched = judgement.derive
       ? judgement.derive((m) => series.get(m)?.get(institution.code) ?? [], metric.frequency)
       : (observed ?? []);
-    const seed = latestText === undefined ? undefined : seedOf(prev, watched, latestText, latestOrdinal);
+    const thresholdsAt = thresholdsFor(judgement.rule, institution);
+    const seed = latest ? seedOf(prev, watched, latest, true) : undefined;
     const assessment =
-      seed === null
-        ? undefined
-        : assessSeries(
-            judgement.rule,
-            watched,
-            metric.frequency,
-            thresholdsFor(judgement.rule, institution),
-            seed,
-          );
+      seed === null ? undefined : assessSeries(judgement.rule, watched, metric.frequency, thresholdsAt, seed);
     if (!assessment) {
       if (prev) outcome.active.push(prev);
     } else if (!assessment.breached) {
-      if (prev) outcome.transitions.push(resolveAlert(prev, now, assessment.latest));
+      if (prev) {
+        const why = explain(rule, metric, assessment, thresholdsAt, watched, observed, series, institution);
+        outcome.transitions.push(resolveAlert(prev, now, assessment.latest, why));
+      }
     } else {
       // What the metric itself stood at, where the rule judged something derived from it.
       const currentIn = judgement.derive ? (period: string) => valueIn(observed ?? [], period) : undefined;
       const alert = computeAlert(fingerprint, rule, metric, institution, assessment, currentIn);
-      const step = stepAlert(prev, alert, now);
+      const fresh = explain(rule, metric, assessment, thresholdsAt, watched, observed, series, institution);
+      const why = seed ? continueExplanation(prev, fresh, assessment) : fresh;
+      const step = stepAlert(prev, { ...alert, explanation: why }, now);
       outcome.active.push(step.alert);
       if (step.transition) outcome.transitions.push(step.transition);
     }
@@ -254,35 +286,34 @@ function evaluateSeriesRule(
   return outcome;
 }
 
-/**
- * Where a windowed evaluation starts one series: from the state its previous alert recorded, when that
- * alert is of the period before the latest; from nothing when there is no alert or it is older (a
- * missing period came between). `null` when there is nothing to judge: no value in the latest period,
- * or the previous alert already judged that very submission of it (the data is as it was then).
- */
-function seedOf(
-  prev: ActiveAlert | undefined,
+/** The explanation of a series rule's assessment of one institution's series. */
+function explain(
+  rule: SeriesKindRule,
+  metric: MetricDef,
+  assessment: Assessment,
+  thresholdsAt: ThresholdsAt,
   watched: readonly Observation[],
-  latestText: string,
-  latestOrdinal: number,
-): SeriesSeed | null {
-  let point: Observation | undefined;
-  for (const o of watched) {
-    if (o.period === latestText && (!point || (o.submissionId ?? -1) >= (point.submissionId ?? -1)))
-      point = o;
-  }
-  if (!point) return null;
-  if (!prev) return { latest: latestOrdinal, before: {} };
-  if (prev.period === latestText) {
-    // Every upload evaluates its institutions over their whole history, so an alert of this period
-    // with this submission already says what the history says; one with another submission cannot
-    // arise that way, and is judged afresh.
-    if (prev.submissionId === point.submissionId) return null;
-    return { latest: latestOrdinal, before: {} };
-  }
-  const at = parsePeriod(prev.period);
-  const before = at && periodOrdinal(at) === latestOrdinal - 1 ? stateOf(prev) : {};
-  return { latest: latestOrdinal, before };
+  observed: readonly Observation[] | undefined,
+  series: SeriesIndex,
+  institution: InstitutionRef,
+): AlertExplanation {
+  const judgement = judgementOf(rule);
+  return explainSeries({
+    rule,
+    judged: judgement.rule,
+    metric,
+    assessment,
+    thresholdsAtLatest: thresholdsAt(mustParsePeriod(assessment.latest.period)),
+    watched,
+    observed: judgement.derive ? (observed ?? []) : undefined,
+    frequency: metric.frequency,
+    detail: seriesDetail(
+      rule,
+      (m) => series.get(m)?.get(institution.code) ?? [],
+      metric.frequency,
+      assessment.latest,
+    ),
+  });
 }
 
 /** The value of a series in a period, from its newest submission. */
@@ -327,8 +358,58 @@ function buildFilingContext(
   };
 }
 
+/** Indexes the peers of peer-outlier rules. @throws when `peers` is absent. */
+function buildPeerContext(
+  input: EvaluationInput,
+  institutions: ReadonlyMap<string, InstitutionRef>,
+  series: SeriesIndex,
+  previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
+): PeerContext {
+  if (!input.peers) {
+    throw new Error(
+      'peers were not loaded for this evaluation: a peer-outlier rule judges an institution against every institution of its type',
+    );
+  }
+  // In scope wins: an institution evaluated is judged with its own observations, never counted twice.
+  const peers = new Map<string, InstitutionRef>();
+  for (const i of input.peers.institutions) if (!institutions.has(i.code)) peers.set(i.code, i);
+  return {
+    catalog: input.catalog,
+    institutions,
+    series,
+    peers,
+    peerSeries: indexSeries(input.peers.observations.filter((o) => peers.has(o.institution))),
+    previousByFingerprint,
+    window: input.window,
+    now: input.now,
+  };
+}
+
+/** Indexes the totals and previous regional alerts of region-aggregate rules. @throws without totals. */
+function buildRegionContext(
+  input: EvaluationInput,
+  institutions: ReadonlyMap<string, InstitutionRef>,
+): RegionContext {
+  if (!input.regionTotals) throw new Error('region totals were not computed for this evaluation');
+  const previousRegional = new Map<string, ActiveAlert[]>();
+  for (const a of input.previous) {
+    if (a.institution !== null) continue;
+    const list = previousRegional.get(a.ruleId);
+    if (list) list.push(a);
+    else previousRegional.set(a.ruleId, [a]);
+  }
+  return {
+    catalog: input.catalog,
+    institutions,
+    totals: indexRegionTotals(input.regionTotals),
+    previousRegional,
+    window: input.window,
+    now: input.now,
+  };
+}
+
 /** Observations by metric, then institution: one series each. */
-type SeriesIndex = ReadonlyMap<string, ReadonlyMap<string, Observation[]>>;
+export type SeriesIndex = ReadonlyMap<string, ReadonlyMap<string, Observation[]>>;
 
 /** Groups observations by metric and institution. */
 function indexSeries(observations: readonly Observation[]): SeriesIndex {

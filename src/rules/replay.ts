@@ -2,7 +2,7 @@ import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { formatPeriod, mustParsePeriod, type Period } from '../catalog/period.js';
 import { startOfZonedDay } from '../filing/zoned-day.js';
-import { evaluate, type InstitutionRef, type Observation } from './evaluate.js';
+import { aggregateRegions, evaluate, type InstitutionRef, type Observation } from './evaluate.js';
 import type { Rule } from './rule.schema.js';
 
 /** Everything a replay reads: a rule set, the institutions in scope and their stored history. */
@@ -17,6 +17,13 @@ export interface ReplayInput {
   /** First and last month replayed, `YYYY-MM`, `from` not after `to`. */
   readonly from: string;
   readonly to: string;
+  /**
+   * Set when `institutions` are some of those registered (a replay naming them): peer-outlier and
+   * region-aggregate rules, which judge against the whole population, are then skipped (see
+   * {@link POPULATION_SKIPPED}). Otherwise `institutions` are the population: each one's peers are the
+   * others, and region totals are summed over all of them.
+   */
+  readonly subset?: boolean;
 }
 
 /** What the rules would have done in one month. */
@@ -40,6 +47,10 @@ export interface Replay {
 export const MISSING_FILING_SKIPPED =
   'missing-filing rules depend on when files arrived, which stored history as it stands now does not replay';
 
+/** Why peer-outlier and region-aggregate rules are left out of a replay of some institutions. */
+export const POPULATION_SKIPPED =
+  'peer-outlier and region-aggregate rules judge against every institution, which a replay of named institutions does not load: replay all institutions to include them';
+
 /**
  * Replays a rule set month by month over stored history, with the pure `evaluate()` and nothing else:
  * each month is evaluated with the observations of periods up to it (a quarter from its last month on),
@@ -47,17 +58,28 @@ export const MISSING_FILING_SKIPPED =
  * is evaluated first, silently, so an alert already under way is reported in `initial` rather than as
  * firing in `from`. Deterministic: each month is judged at its end in `timeZone`, never at the clock.
  *
- * Threshold rules only: missing-filing rules are listed in `skipped` (see {@link MISSING_FILING_SKIPPED}).
+ * Missing-filing rules are listed in `skipped` (see {@link MISSING_FILING_SKIPPED}), and so are
+ * peer-outlier and region-aggregate rules when `subset` is set. Otherwise those judge each month against
+ * all of `institutions`: peers are the others, region totals are aggregated from the month's visible
+ * observations (`aggregateRegions`).
  * @throws when `from` or `to` is not a month or `from` comes after `to`.
  */
 export function replay(input: ReplayInput): Replay {
   const first = monthOrdinal(input.from);
   const last = monthOrdinal(input.to);
   if (first > last) throw new Error(`${input.from} comes after ${input.to}`);
-  const rules = input.rules.filter((r) => r.kind !== 'missing_filing');
-  const skipped = input.rules
-    .filter((r) => r.kind === 'missing_filing')
-    .map((r) => ({ ruleId: r.id, reason: MISSING_FILING_SKIPPED }));
+  const reasonSkipped = (r: Rule) =>
+    r.kind === 'missing_filing'
+      ? MISSING_FILING_SKIPPED
+      : input.subset && (r.kind === 'peer_outlier' || r.kind === 'region_aggregate')
+        ? POPULATION_SKIPPED
+        : undefined;
+  const rules = input.rules.filter((r) => reasonSkipped(r) === undefined);
+  const skipped = input.rules.flatMap((r) => {
+    const reason = reasonSkipped(r);
+    return reason ? [{ ruleId: r.id, reason }] : [];
+  });
+  const needsTotals = rules.some((r) => r.kind === 'region_aggregate');
 
   // Observations in the order they become visible, so each month adds to the last one's set.
   const byVisibleMonth = input.observations
@@ -78,6 +100,9 @@ export function replay(input: ReplayInput): Replay {
       observations: visible,
       previous,
       timeZone: input.timeZone,
+      // The institutions replayed are the population here: no one outside them to compare with.
+      peers: { institutions: [], observations: [] },
+      regionTotals: needsTotals ? aggregateRegions(rules, input.catalog, input.institutions, visible) : [],
       now: endOfMonth(month, input.timeZone),
     });
   };

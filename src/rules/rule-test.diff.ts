@@ -1,5 +1,6 @@
 import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import { filingFrequencyOf } from './rule.filing.js';
+import { regionKey, regionOfAlert } from './rule.region-ref.js';
 import type { ExpectedAlert, ExpectedTransition } from './rule-test.types.js';
 
 /** One line of a diff: ` ` as expected, `-` expected but not got, `+` got but not expected. */
@@ -16,6 +17,7 @@ type Fields = Record<string, FieldValue>;
 const ALERT_FIELDS = [
   'rule',
   'institution',
+  'region',
   'period',
   'state',
   'severity',
@@ -25,7 +27,7 @@ const ALERT_FIELDS = [
   'periods',
   'summary',
 ];
-const TRANSITION_FIELDS = ['kind', 'rule', 'institution', 'period', 'severity', 'value'];
+const TRANSITION_FIELDS = ['kind', 'rule', 'institution', 'region', 'period', 'severity', 'value'];
 
 /**
  * Compares the expected active alerts with those got, matched by fingerprint; empty when they agree.
@@ -148,10 +150,17 @@ function scalar(value: FieldValue | undefined): string {
   return `{ ${parts.join(', ')} }`;
 }
 
+/** Who an alert is about: its institution, or for a regional alert its region (`county:晋江市`). */
+function subjectFields(a: ActiveAlert): Fields {
+  if (a.institution !== null) return { institution: a.institution };
+  const region = regionOfAlert(a);
+  return region ? { region: regionKey(region) } : { institution: '*' };
+}
+
 function alertFields(a: ActiveAlert): Fields {
   return {
     rule: a.ruleId,
-    institution: a.institution ?? '*',
+    ...subjectFields(a),
     period: a.period,
     state: a.state,
     severity: a.severity,
@@ -165,7 +174,7 @@ function alertFields(a: ActiveAlert): Fields {
 
 /** What an unexpected alert is shown with: a missing filing has no run to speak of. */
 function shownOf(a: ActiveAlert): string[] {
-  const base = ['rule', 'institution', 'period', 'state', 'severity', 'value'];
+  const base = ['rule', 'institution', 'region', 'period', 'state', 'severity', 'value'];
   return filingFrequencyOf(a.metric) ? base : [...base, 'periods'];
 }
 
@@ -173,7 +182,7 @@ function transitionFields(t: Transition): Fields {
   return {
     kind: t.kind,
     rule: t.alert.ruleId,
-    institution: t.alert.institution ?? '*',
+    ...subjectFields(t.alert),
     period: t.alert.period,
     severity: t.alert.severity,
     value: t.alert.value,
@@ -181,7 +190,7 @@ function transitionFields(t: Transition): Fields {
 }
 
 function expectedAlertFields(e: ExpectedAlert): Fields {
-  const fields: Fields = { rule: e.rule, institution: e.institution, state: e.state, severity: e.severity };
+  const fields: Fields = { rule: e.rule, ...expectedSubject(e), state: e.state, severity: e.severity };
   if (e.period !== undefined) fields.period = e.period;
   if (e.value !== undefined) fields.value = e.value;
   if (e.threshold !== undefined) fields.threshold = e.threshold;
@@ -192,9 +201,13 @@ function expectedAlertFields(e: ExpectedAlert): Fields {
 }
 
 function expectedTransitionFields(e: ExpectedTransition): Fields {
-  const fields: Fields = { kind: e.kind, rule: e.rule, institution: e.institution };
+  const fields: Fields = { kind: e.kind, rule: e.rule, ...expectedSubject(e) };
   if (e.period !== undefined) fields.period = e.period;
   if (e.severity !== undefined) fields.severity = e.severity;
   if (e.value !== undefined) fields.value = e.value;
   return fields;
+}
+
+function expectedSubject(e: { institution: string | null; region?: string | undefined }): Fields {
+  return e.institution !== null ? { institution: e.institution } : { region: e.region ?? '*' };
 }

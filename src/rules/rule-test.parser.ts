@@ -5,6 +5,7 @@ import type { FileProblem, FileResult } from '../config/yaml-file.js';
 import { formatKeyPath, type YamlKey, YamlLocator } from '../config/yaml-locate.js';
 import { periodEndsAt } from '../filing/deadline.js';
 import { fingerprintOf } from './rule.alert.js';
+import { parseRegionKey, regionKey } from './rule.region-ref.js';
 import type { Rule } from './rule.schema.js';
 import {
   parsePeriodList,
@@ -184,12 +185,17 @@ function resolveTest(
     if (check.rule !== undefined) knownRule(check.rule, [...keys, 'rule'], context);
     if (check.institution !== undefined)
       knownInstitution(check.institution, [...keys, 'institution'], institutions, context);
-    const filter = { rule: check.rule, institution: check.institution };
+    if (check.institution !== undefined && check.region !== undefined)
+      context.report([...keys, 'region'], 'a check names an institution or a region, not both');
+    const checkRegion =
+      check.region === undefined ? undefined : knownRegion(check.region, [...keys, 'region'], context);
+    const filter = { rule: check.rule, institution: check.institution, region: checkRegion };
     return {
       at: stepAt,
       where: where(keys),
       ...(check.rule !== undefined ? { rule: check.rule } : {}),
       ...(check.institution !== undefined ? { institution: check.institution } : {}),
+      ...(checkRegion !== undefined ? { region: checkRegion } : {}),
       ...(check.exp_alerts
         ? { alerts: expectedAlerts(check.exp_alerts, [...keys, 'exp_alerts'], filter, institutions, context) }
         : {}),
@@ -387,23 +393,56 @@ function knownRule(id: string, keys: YamlKey[], context: Context): Rule | undefi
 interface Filter {
   readonly rule: string | undefined;
   readonly institution: string | undefined;
+  /** A region in its canonical text, `<scope>:<code>`. */
+  readonly region: string | undefined;
+}
+
+/** A region as a test writes it, `<scope>:<code>`, in its canonical text; a problem when it is none. */
+function knownRegion(text: string, keys: YamlKey[], context: Context): string | undefined {
+  const region = parseRegionKey(text);
+  if (!region) {
+    context.report(keys, `${text} is not a region: write county:<county>, type:<type> or city:*`);
+    return undefined;
+  }
+  if (region.scope === 'county' && !context.catalog.counties.has(region.code)) {
+    context.report(keys, `unknown county ${region.code}`);
+    return undefined;
+  }
+  if (region.scope === 'type' && !context.catalog.types.has(region.code)) {
+    context.report(keys, `unknown institution type ${region.code}`);
+    return undefined;
+  }
+  return regionKey(region);
+}
+
+/** An expectation's identity: rule, institution or region, and the fingerprint the alert must have. */
+interface Identity {
+  readonly rule: string;
+  readonly institution: string | null;
+  readonly region?: string;
+  readonly fingerprint: string;
 }
 
 /**
- * The rule, institution and fingerprint of an expected alert or transition: each taken from the
- * entry or else from the check's filter, and within it. A missing-filing alert needs its period,
- * which tells the alerts of one rule and institution apart.
+ * The rule, institution (or region) and fingerprint of an expected alert or transition: each taken from
+ * the entry or else from the check's filter, and within it. A missing-filing alert needs its period,
+ * which tells the alerts of one rule and institution apart; a region-aggregate alert has a region and no
+ * institution.
  */
 function identify(
-  entry: { rule?: string | undefined; institution?: string | undefined; period?: string | undefined },
+  entry: {
+    rule?: string | undefined;
+    institution?: string | undefined;
+    region?: string | undefined;
+    period?: string | undefined;
+  },
   keys: YamlKey[],
   filter: Filter,
   institutions: ReadonlyMap<string, TestInstitution>,
   context: Context,
-): { rule: string; institution: string; fingerprint: string } | undefined {
+): Identity | undefined {
   let ok = true;
-  const pick = (field: 'rule' | 'institution') => {
-    const own = entry[field];
+  const pick = (field: 'rule' | 'institution' | 'region', own: string | undefined) => {
     const given = filter[field];
     if (own !== undefined && given !== undefined && own !== given) {
       context.report([...keys, field], `${field} ${own} is outside this check's ${field}: ${given}`);
@@ -416,13 +455,41 @@ function identify(
     }
     return value;
   };
-  const ruleId = pick('rule');
-  const code = pick('institution');
+  const ruleId = pick('rule', entry.rule);
   // An unknown id given on the check has been reported there already.
   const rule =
     entry.rule !== undefined
       ? knownRule(entry.rule, [...keys, 'rule'], context)
       : ruleId && context.rulesById.get(ruleId);
+  if (rule && rule.kind === 'region_aggregate') {
+    if (entry.institution !== undefined || filter.institution !== undefined) {
+      context.report(keys, `rule ${rule.id} aggregates regions: name a region, not an institution`);
+      return undefined;
+    }
+    const own =
+      entry.region === undefined ? undefined : knownRegion(entry.region, [...keys, 'region'], context);
+    if (entry.region !== undefined && own === undefined) return undefined;
+    const region = pick('region', own);
+    if (!ok || region === undefined || ruleId === undefined) return undefined;
+    const ref = parseRegionKey(region);
+    if (ref && !rule.by.includes(ref.scope)) {
+      context.report(keys, `rule ${rule.id} aggregates by ${rule.by.join(', ')}, not by ${ref.scope}`);
+      return undefined;
+    }
+    if (ref?.scope === 'type' && !rule.types.includes(ref.code)) {
+      context.report(keys, `rule ${rule.id} does not cover type ${ref.code}`);
+      return undefined;
+    }
+    return { rule: ruleId, institution: null, region, fingerprint: fingerprintOf(ruleId, null, region) };
+  }
+  if (entry.region !== undefined || (rule && filter.region !== undefined)) {
+    context.report(
+      [...keys, entry.region !== undefined ? 'region' : 'rule'],
+      'a region is for region-aggregate rules; this one judges institutions',
+    );
+    return undefined;
+  }
+  const code = pick('institution', entry.institution);
   const institution =
     entry.institution !== undefined
       ? knownInstitution(entry.institution, [...keys, 'institution'], institutions, context)

@@ -1,6 +1,8 @@
 import type { ActiveAlert, Transition } from '../alerts/alert.types.js';
 import { startOfZonedDay } from '../filing/zoned-day.js';
 import { evaluate, type Filing, type InstitutionRef, type Observation } from './evaluate.js';
+import { regionKey, regionOfAlert } from './rule.region-ref.js';
+import { aggregateRegions } from './rule.region-totals.js';
 import { type DiffLine, diffAlerts, diffTransitions } from './rule-test.diff.js';
 import { stepText } from './rule-test.notation.js';
 import { buildTimeline, type Step, stepInstant } from './rule-test.timeline.js';
@@ -50,7 +52,9 @@ export function runRuleTestSuite(suite: RuleTestSuite): RuleTestSuiteResult {
  * filings that arrive then are stored as a new submission per institution and period (a later value
  * for the same metric and period replaces the earlier one: a correction), derived metrics are
  * computed from the current values as an upload computes them, and every rule is evaluated with the
- * previous step's active alerts as `previous` and the step's instant as `now`. After each step the
+ * previous step's active alerts as `previous` and the step's instant as `now`. The test's institutions
+ * are the whole population: peers are empty (every institution is in scope) and region totals are
+ * aggregated from the current values over all of them (`aggregateRegions`). After each step the
  * checks at that step compare the active alerts and the transitions, within their filters, with
  * those expected; a rule that fails to evaluate fails the test at that step.
  */
@@ -98,12 +102,15 @@ export function runRuleTest(suite: RuleTestSuite, test: RuleTest): RuleTestResul
         });
       }
     }
+    const observations = withDerived(current, filings, typeOf, catalog);
     const result = evaluate({
       rules,
       catalog,
       institutions,
-      observations: withDerived(current, filings, typeOf, catalog),
+      observations,
       filings: [...filings.values()],
+      peers: { institutions: [], observations: [] },
+      regionTotals: aggregateRegions(rules, catalog, institutions, observations),
       previous,
       timeZone,
       now: step.instant,
@@ -128,9 +135,14 @@ function judge(
   result: { active: readonly ActiveAlert[]; transitions: readonly Transition[] },
   errors: readonly string[],
 ): StepFailure | undefined {
+  const regionOf = (a: ActiveAlert) => {
+    const region = regionOfAlert(a);
+    return region && regionKey(region);
+  };
   const within = (a: ActiveAlert) =>
     (check.rule === undefined || a.ruleId === check.rule) &&
-    (check.institution === undefined || a.institution === check.institution);
+    (check.institution === undefined || a.institution === check.institution) &&
+    (check.region === undefined || (a.institution === null && regionOf(a) === check.region));
   const alerts = check.alerts ? diffAlerts(check.alerts, result.active.filter(within)) : [];
   const transitions = check.transitions
     ? diffTransitions(

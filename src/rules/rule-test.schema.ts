@@ -73,6 +73,8 @@ const filingSchema = z.strictObject({
 export const expectedAlertSchema = z.strictObject({
   rule: text.optional(),
   institution: text.optional(),
+  /** The region of a region-aggregate alert, `<scope>:<code>`, instead of an institution. */
+  region: text.optional(),
   period: periodText.optional(),
   state: z.enum(['pending', 'firing']),
   severity: z.enum(SEVERITIES),
@@ -88,6 +90,7 @@ export const expectedTransitionSchema = z.strictObject({
   kind: z.enum(TRANSITION_KINDS),
   rule: text.optional(),
   institution: text.optional(),
+  region: text.optional(),
   period: periodText.optional(),
   severity: z.enum(SEVERITIES).optional(),
   value: z.number().finite().optional(),
@@ -99,6 +102,7 @@ const checkSchema = z
     at: stepText,
     rule: text.optional(),
     institution: text.optional(),
+    region: text.optional(),
     exp_alerts: z.array(expectedAlertSchema).optional(),
     exp_transitions: z.array(expectedTransitionSchema).optional(),
   })

@@ -48,12 +48,16 @@ export interface Arrival {
   readonly value?: number;
 }
 
-/** What must hold after the evaluation at a step, among the alerts of `rule` and `institution` when given. */
+/**
+ * What must hold after the evaluation at a step, among the alerts of `rule` and `institution` (or
+ * `region`, `<scope>:<code>`) when given.
+ */
 export interface StepCheck {
   readonly at: StepRef;
   readonly where: string;
   readonly rule?: string;
   readonly institution?: string;
+  readonly region?: string;
   /** Exactly the active alerts expected; absent: not checked. */
   readonly alerts?: readonly ExpectedAlert[];
   /** Exactly the transitions expected at this step; absent: not checked. */
@@ -62,10 +66,15 @@ export interface StepCheck {
 
 /** An expected active alert; optional fields are compared only when given. */
 export interface ExpectedAlert {
-  /** The fingerprint the alert must have: rule, institution, and metric or (missing filing) period. */
+  /**
+   * The fingerprint the alert must have: rule, institution, and metric or (missing filing) period; for a
+   * region-aggregate alert, rule, `*` and region.
+   */
   readonly fingerprint: string;
   readonly rule: string;
-  readonly institution: string;
+  /** `null` for a region-aggregate alert, which has a `region` instead. */
+  readonly institution: string | null;
+  readonly region?: string;
   readonly state: ActiveState;
   readonly severity: Severity;
   readonly period?: string;
@@ -81,7 +90,8 @@ export interface ExpectedTransition {
   readonly fingerprint: string;
   readonly kind: TransitionKind;
   readonly rule: string;
-  readonly institution: string;
+  readonly institution: string | null;
+  readonly region?: string;
   readonly period?: string;
   readonly severity?: Severity;
   readonly value?: number;

@@ -1,9 +1,9 @@
 import type { MetricDef } from '../catalog/catalog.schema.js';
 import type { InstitutionRef } from './evaluate.js';
 import { trendCount } from './rule.derived.js';
-import type { SeriesKindRule } from './rule.schema.js';
+import type { PeerOutlierRule, SeriesKindRule } from './rule.schema.js';
 import type { Assessment } from './rule.series.js';
-import { renderSummary } from './rule.template.js';
+import { renderSummary, type SummaryFacts } from './rule.template.js';
 import type { ComputedAlert } from './rule.transition.js';
 
 /**
@@ -24,7 +24,7 @@ export function fingerprintOf(ruleId: string, institution: string | null, subjec
  */
 export function computeAlert(
   fingerprint: string,
-  rule: SeriesKindRule,
+  rule: SeriesKindRule | PeerOutlierRule,
   metric: MetricDef,
   institution: InstitutionRef,
   assessment: Extract<Assessment, { breached: true }>,
@@ -33,6 +33,8 @@ export function computeAlert(
    * describes the latest period, or the last breach of an alert kept firing.
    */
   currentIn?: (period: string) => number | undefined,
+  /** Placeholders of the rule's kind beyond a series rule's (a peer group's median, …). */
+  extra?: SummaryFacts['extra'],
 ): ComputedAlert {
   const { latest, level, periods, firstPeriod, thresholds, kept } = assessment;
   const common = {
@@ -73,6 +75,7 @@ export function computeAlert(
     periods,
     severity: level.severity,
     current: currentIn?.(described.period),
+    extra,
   });
   return {
     ...common,

@@ -4,9 +4,9 @@ import type { Observation } from './evaluate.js';
 import type {
   ChangeRule,
   ExpressionRule,
+  MetricRule,
   MissingDataRule,
   ProjectionRule,
-  SeriesKindRule,
   ThresholdRule,
   TrendRule,
 } from './rule.schema.js';
@@ -37,10 +37,14 @@ export interface Judgement {
   ) => Observation[];
 }
 
-const judgements = new WeakMap<SeriesKindRule, Judgement>();
+const judgements = new WeakMap<MetricRule, Judgement>();
 
-/** The judgement of a rule, made once per loaded rule. */
-export function judgementOf(rule: SeriesKindRule): Judgement {
+/**
+ * The judgement of a rule, made once per loaded rule. A peer-outlier or region-aggregate rule has no
+ * `derive`: its series needs other institutions (the peer group, the region's members), which its own
+ * evaluator brings; its judgement gives the threshold parts and the metrics it reads.
+ */
+export function judgementOf(rule: MetricRule): Judgement {
   let judgement = judgements.get(rule);
   if (!judgement) {
     judgement = makeJudgement(rule);
@@ -49,7 +53,7 @@ export function judgementOf(rule: SeriesKindRule): Judgement {
   return judgement;
 }
 
-function makeJudgement(rule: SeriesKindRule): Judgement {
+function makeJudgement(rule: MetricRule): Judgement {
   const own = [rule.metric];
   const none = () => 0;
   switch (rule.kind) {
@@ -90,6 +94,18 @@ function makeJudgement(rule: SeriesKindRule): Judgement {
         inputs: rule.inputs,
         lookback: none,
         derive: (of, frequency) => absences(rule, of, frequency),
+      };
+    case 'peer_outlier':
+      return {
+        rule: { ...plain(rule.op, rule.levels, rule.for, rule.keep_firing_for), recovery: rule.recovery },
+        inputs: own,
+        lookback: none,
+      };
+    case 'region_aggregate':
+      return {
+        rule: { ...plain(rule.op, rule.levels, rule.for, rule.keep_firing_for), recovery: rule.recovery },
+        inputs: [rule.components.numerator, rule.components.denominator],
+        lookback: none,
       };
   }
 }
@@ -212,8 +228,8 @@ export function indexByPeriod(
   return byOrdinal;
 }
 
-/** The series in period order. */
-function ordered(series: readonly Observation[], frequency: Frequency): [number, Observation][] {
+/** The series in period order, as (ordinal, observation) pairs. */
+export function ordered(series: readonly Observation[], frequency: Frequency): [number, Observation][] {
   return [...indexByPeriod(series, frequency)].sort((a, b) => a[0] - b[0]).map(([n, { o }]) => [n, o]);
 }
 
@@ -222,7 +238,7 @@ function ordered(series: readonly Observation[], frequency: Frequency): [number,
  * significant digits: 4.4 − 3.4 is 1.0000000000000009 in binary, and a change "above 1 point" must not
  * fire on it.
  */
-function at(o: Observation, value: number): Observation {
+export function at(o: Observation, value: number): Observation {
   return { ...o, value: Number(value.toPrecision(12)) };
 }
 
@@ -310,6 +326,11 @@ function projections(
  * where the bank was heading months ago, while the latest value says where it stands.
  */
 export function projectAhead(values: readonly number[], horizon: number): number {
+  return (values.at(-1) ?? 0) + leastSquaresSlope(values) * horizon;
+}
+
+/** The ordinary least-squares slope of `values` over equally spaced periods (0 for a single value). */
+export function leastSquaresSlope(values: readonly number[]): number {
   const n = values.length;
   const meanX = (n - 1) / 2;
   const meanY = values.reduce((a, b) => a + b, 0) / n;
@@ -319,8 +340,7 @@ export function projectAhead(values: readonly number[], horizon: number): number
     sxy += (x - meanX) * (y - meanY);
     sxx += (x - meanX) ** 2;
   });
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  return (values.at(-1) ?? 0) + slope * horizon;
+  return sxx === 0 ? 0 : sxy / sxx;
 }
 
 /**

@@ -1,9 +1,10 @@
-import type { ActiveAlert, Localized, Transition } from '../alerts/alert.types.js';
+import type { ActiveAlert, AlertExplanation, Localized, Transition } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { FREQUENCIES, type Frequency } from '../catalog/period.js';
 import { daysOverdue, filingDueDay, periodEndsAt, periodsDue } from '../filing/deadline.js';
 import type { InstitutionRef } from './evaluate.js';
 import { fingerprintOf } from './rule.alert.js';
+import { explanation } from './rule.explain.js';
 import type { MissingFilingRule, Rule } from './rule.schema.js';
 import { renderFilingSummary } from './rule.template.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
@@ -121,8 +122,9 @@ export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext):
       const filing = ctx.filings.get(filingKey(institution.code, period));
       if (filing) {
         if (prev) {
+          const why = explainFiling(rule, period, dueDate, days, filing.submissionId);
           outcome.transitions.push(
-            resolveAlert(prev, now, { period, value: days, submissionId: filing.submissionId }),
+            resolveAlert(prev, now, { period, value: days, submissionId: filing.submissionId }, why),
           );
         }
         continue;
@@ -153,6 +155,7 @@ export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext):
           submissionId: null,
           summary,
           source: rule.source,
+          explanation: explainFiling(rule, period, dueDate, days, null),
         },
         now,
       );
@@ -161,6 +164,41 @@ export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext):
     }
   }
   return outcome;
+}
+
+/**
+ * A missing filing explained: the days overdue against 0, the period, its due day, and on a resolution
+ * the submission that filed it (the value then stays the days it came late).
+ */
+function explainFiling(
+  rule: MissingFilingRule,
+  period: string,
+  dueDate: string,
+  days: number,
+  filedBy: number | null,
+): AlertExplanation {
+  return explanation({
+    rule,
+    quantity: { metric: filingMetric(rule.frequency), name: 'days_overdue', unit: 'days' },
+    period,
+    value: days,
+    op: '>',
+    threshold: 0,
+    thresholds: {
+      levels: [{ severity: rule.severity, threshold: 0 }],
+      recovery: undefined,
+      override: undefined,
+    },
+    run: { first_period: period, periods: 1, for: 1, kept_since: null },
+    periods: [{ period, value: days, judged: null, submission_id: filedBy }],
+    detail: {
+      kind: 'missing_filing',
+      frequency: rule.frequency,
+      due_date: dueDate,
+      days_overdue: days,
+      filed_submission_id: filedBy,
+    },
+  });
 }
 
 /**

@@ -6,7 +6,15 @@ import { type Document, isMap, isNode, isScalar, LineCounter, parseDocument } fr
 import type { Catalog } from '../catalog/catalog.js';
 import { parsePeriod } from '../catalog/period.js';
 import { type FileProblem, type FileResult, parseYaml } from '../config/yaml-file.js';
-import { type Rule, type RuleDef, ruleFileSchema, ruleSchema, sortLevels } from './rule.schema.js';
+import { quotientOf } from './rule.region-ref.js';
+import {
+  type RegionComponents,
+  type Rule,
+  type RuleDef,
+  ruleFileSchema,
+  ruleSchema,
+  sortLevels,
+} from './rule.schema.js';
 
 /** The rules loaded from a rules folder, with a hash identifying exactly what was loaded. */
 export interface RuleSet {
@@ -136,19 +144,28 @@ function checkRuleFile(
         const def = parsed.data;
         for (const [keys, message] of crossReferenceProblems(def, catalog)) at([...where, ...keys], message);
         rules.push(
-          def.kind === 'threshold' || def.kind === 'change'
+          def.kind === 'threshold' || def.kind === 'change' || def.kind === 'peer_outlier'
             ? { ...def, levels: sortLevels(def.levels), group: name, file }
-            : def.kind === 'expression'
+            : def.kind === 'region_aggregate'
               ? {
                   ...def,
-                  ...(def.levels ? { levels: sortLevels(def.levels) } : {}),
-                  inputs: expressionInputs(def.condition ?? def.value ?? '', catalog),
+                  levels: sortLevels(def.levels),
+                  // A rule whose components cannot be found is refused below, with its problem.
+                  components: regionComponents(def, catalog) ?? { numerator: '', denominator: '', scale: 1 },
                   group: name,
                   file,
                 }
-              : def.kind === 'missing_data'
-                ? { ...def, inputs: filedWith(def.metric, def.types, catalog), group: name, file }
-                : { ...def, group: name, file },
+              : def.kind === 'expression'
+                ? {
+                    ...def,
+                    ...(def.levels ? { levels: sortLevels(def.levels) } : {}),
+                    inputs: expressionInputs(def.condition ?? def.value ?? '', catalog),
+                    group: name,
+                    file,
+                  }
+                : def.kind === 'missing_data'
+                  ? { ...def, inputs: filedWith(def.metric, def.types, catalog), group: name, file }
+                  : { ...def, group: name, file },
         );
       });
     });
@@ -177,6 +194,7 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
     return found;
   }
   if (rule.kind === 'expression') found.push(...expressionProblems(rule, catalog));
+  if (rule.kind === 'region_aggregate') found.push(...regionProblems(rule, catalog));
   const metricKnown = catalog.metrics.has(rule.metric);
   if (!metricKnown) found.push([['metric'], `unknown metric ${rule.metric}`]);
   rule.types.forEach((type, i) => {
@@ -199,6 +217,64 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
       }
     }
   });
+  return found;
+}
+
+type RegionDef = Extract<RuleDef, { kind: 'region_aggregate' }>;
+
+/**
+ * What a region-aggregate rule sums: its own `numerator`, `denominator` (and `scale`, default 1), or else
+ * the components of its metric's formula when that is a plain quotient; `undefined` when neither.
+ */
+function regionComponents(rule: RegionDef, catalog: Catalog): RegionComponents | undefined {
+  if (rule.numerator !== undefined && rule.denominator !== undefined)
+    return { numerator: rule.numerator, denominator: rule.denominator, scale: rule.scale ?? 1 };
+  const formula = catalog.metrics.get(rule.metric)?.formula;
+  return formula ? quotientOf(formula) : undefined;
+}
+
+/**
+ * A region-aggregate rule's components: found (given, or a plain-quotient formula), catalog metrics of
+ * the metric's frequency, reported by every type of the rule (or that type could never be a member).
+ */
+function regionProblems(rule: RegionDef, catalog: Catalog): [Key[], string][] {
+  const metric = catalog.metrics.get(rule.metric);
+  if (!metric) return []; // reported as an unknown metric
+  const components = regionComponents(rule, catalog);
+  if (!components) {
+    return [
+      [
+        ['metric'],
+        metric.formula
+          ? `the formula of ${rule.metric} (${metric.formula}) is not a plain quotient a / b [* k]: give numerator and denominator (and scale)`
+          : `${rule.metric} has no formula to aggregate: give numerator and denominator (and scale)`,
+      ],
+    ];
+  }
+  const explicit = rule.numerator !== undefined;
+  const found: [Key[], string][] = [];
+  for (const part of ['numerator', 'denominator'] as const) {
+    const code = components[part];
+    const at: Key[] = explicit ? [part] : ['metric'];
+    const component = catalog.metrics.get(code);
+    if (!component) {
+      found.push([
+        at,
+        `unknown metric ${code}${explicit ? '' : ` (the ${part} of ${rule.metric}'s formula)`}`,
+      ]);
+      continue;
+    }
+    if (component.frequency !== metric.frequency) {
+      found.push([
+        at,
+        `${code} is ${component.frequency}, ${rule.metric} is ${metric.frequency}: one period cannot hold both`,
+      ]);
+    }
+    for (const type of rule.types) {
+      if (catalog.types.has(type) && !catalog.reports(type, code))
+        found.push([at, `institution type ${type} does not report ${code}`]);
+    }
+  }
   return found;
 }
 

@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { SEVERITIES, severityRank } from '../alerts/alert.types.js';
+import { REGION_SCOPES, SEVERITIES, severityRank } from '../alerts/alert.types.js';
 import { FREQUENCIES, parsePeriod, periodOrdinal } from '../catalog/period.js';
 import {
   FILING_PLACEHOLDERS,
+  PEER_PLACEHOLDERS,
   PLACEHOLDERS,
+  REGION_PLACEHOLDERS,
   SERIES_PLACEHOLDERS,
   unknownPlaceholders,
 } from './rule.template.js';
@@ -17,6 +19,8 @@ export const RULE_KINDS = [
   'expression',
   'missing_data',
   'missing_filing',
+  'peer_outlier',
+  'region_aggregate',
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
@@ -354,6 +358,101 @@ export const missingFilingRuleSchema = z
   })
   .superRefine(noDuplicateTypes);
 
+/** How a peer-outlier rule scores an institution against its peers. */
+export const PEER_METHODS = ['robust_z', 'percentile'] as const;
+export type PeerMethod = (typeof PEER_METHODS)[number];
+
+/**
+ * A peer-outlier rule: in each period, the institution's value of `metric` against the values of the
+ * institutions of its type in that period (itself included), as a robust z-score
+ * `(x − median) / (1.4826 × MAD)` or a percentile rank `100 × (below + equal / 2) / n`, judged with `op`
+ * and `levels` (and `recovery`, `for`, `keep_firing_for`) as a threshold rule judges a value. A period
+ * whose group has fewer than `min_peers` values is a gap.
+ */
+export const peerOutlierRuleSchema = z
+  .strictObject({
+    ...ruleFields(PEER_PLACEHOLDERS),
+    kind: z.literal('peer_outlier'),
+    metric: code,
+    method: z.enum(PEER_METHODS),
+    op: z.enum(OPS),
+    levels: z.array(levelSchema).min(1).max(3),
+    recovery: z.number().finite().optional(),
+    /** Values the peer group needs in a period (the judged institution's included) for a judgement. */
+    min_peers: z.number().int().min(3).max(10_000).default(5),
+    ...forField,
+    ...keepFiringForField,
+  })
+  .superRefine((rule, ctx) => {
+    noDuplicateTypes(rule, ctx);
+    checkLevels(rule.op, rule.levels, rule.recovery, [], ctx);
+    if (rule.method !== 'percentile') return;
+    // A percentile rank lies in 0–100 (strictly inside, in fact): a level outside could never be reached.
+    rule.levels.forEach((l, i) => {
+      if (l.threshold < 0 || l.threshold > 100)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['levels', i, 'threshold'],
+          message: `a percentile rank lies between 0 and 100, not ${l.threshold}`,
+        });
+    });
+    if (rule.recovery !== undefined && (rule.recovery < 0 || rule.recovery > 100))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recovery'],
+        message: `a percentile rank lies between 0 and 100, not ${rule.recovery}`,
+      });
+  });
+
+/**
+ * A region-aggregate rule: a ratio metric aggregated over the institutions of the rule's types in each
+ * county, each type city-wide and/or the whole city (`by`), as Σ numerator / Σ denominator × scale over
+ * the members that reported both components in the period, judged with `op` and `levels` as a threshold
+ * rule judges a value. The components come from `numerator`, `denominator` (and `scale`, default 1), or
+ * else from the catalog formula of `metric` when it is a plain quotient (`a / b * 100.0`). A period with
+ * fewer than `min_members` members, or a zero denominator, is a gap.
+ */
+export const regionAggregateRuleSchema = z
+  .strictObject({
+    ...ruleFields(REGION_PLACEHOLDERS),
+    kind: z.literal('region_aggregate'),
+    metric: code,
+    by: z.array(z.enum(REGION_SCOPES)).min(1),
+    numerator: code.optional(),
+    denominator: code.optional(),
+    scale: z.number().finite().positive().optional(),
+    min_members: z.number().int().min(1).max(10_000).default(3),
+    op: z.enum(OPS),
+    levels: z.array(levelSchema).min(1).max(3),
+    recovery: z.number().finite().optional(),
+    ...forField,
+    ...keepFiringForField,
+  })
+  .superRefine((rule, ctx) => {
+    noDuplicateTypes(rule, ctx);
+    const seen = new Set<string>();
+    rule.by.forEach((scope, i) => {
+      if (seen.has(scope))
+        ctx.addIssue({ code: 'custom', path: ['by', i], message: `duplicate scope ${scope}` });
+      seen.add(scope);
+    });
+    if ((rule.numerator === undefined) !== (rule.denominator === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [rule.numerator === undefined ? 'numerator' : 'denominator'],
+        message: 'give numerator and denominator together, or neither (the metric formula gives both)',
+      });
+    }
+    if (rule.scale !== undefined && rule.numerator === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scale'],
+        message: 'scale goes with numerator and denominator; without them it comes from the metric formula',
+      });
+    }
+    checkLevels(rule.op, rule.levels, rule.recovery, [], ctx);
+  });
+
 /** One rule as written in a rule file, of any kind (`kind` defaults to `threshold`). */
 export const ruleSchema = z.discriminatedUnion(
   'kind',
@@ -365,6 +464,8 @@ export const ruleSchema = z.discriminatedUnion(
     expressionRuleSchema,
     missingDataRuleSchema,
     missingFilingRuleSchema,
+    peerOutlierRuleSchema,
+    regionAggregateRuleSchema,
   ],
   {
     error: (issue) => {
@@ -438,8 +539,24 @@ export type SeriesKindRule =
   | ProjectionRule
   | ExpressionRule
   | MissingDataRule;
+/** A loaded peer-outlier rule, levels lowest severity first. */
+export type PeerOutlierRule = z.output<typeof peerOutlierRuleSchema> & RuleOrigin;
+/** The ratio a region-aggregate rule sums: Σ numerator / Σ denominator × scale. */
+export interface RegionComponents {
+  readonly numerator: string;
+  readonly denominator: string;
+  readonly scale: number;
+}
+/**
+ * A loaded region-aggregate rule, levels lowest severity first, with its components resolved when it
+ * loaded (from the rule, or from the metric's plain-quotient formula).
+ */
+export type RegionAggregateRule = z.output<typeof regionAggregateRuleSchema> &
+  RuleOrigin & { readonly components: RegionComponents };
+/** A rule that judges a metric of institutions or regions (every kind but missing filings). */
+export type MetricRule = SeriesKindRule | PeerOutlierRule | RegionAggregateRule;
 /** A loaded rule of any kind, and where it was defined. */
-export type Rule = SeriesKindRule | MissingFilingRule;
+export type Rule = MetricRule | MissingFilingRule;
 
 /** Levels sorted lowest severity first (info, warning, critical). */
 export function sortLevels(levels: readonly Level[]): Level[] {

@@ -1,5 +1,12 @@
 import type { ActiveAlert } from '../alerts/alert.types.js';
-import { type Frequency, type Period, parsePeriod, periodOrdinal } from '../catalog/period.js';
+import {
+  type Frequency,
+  mustParsePeriod,
+  type Period,
+  parsePeriod,
+  periodOrdinal,
+  shiftPeriod,
+} from '../catalog/period.js';
 import type { Observation } from './evaluate.js';
 import { indexByPeriod } from './rule.derived.js';
 import { breaches, type Level, type ThresholdRule } from './rule.schema.js';
@@ -192,12 +199,14 @@ export function assessSeries(
     if ('describedBy' in breach) {
       // The breach lies before the window: its level and legal basis are the previous alert's.
       const { severity, threshold } = breach.describedBy;
+      // The run's last period: where the breach was, whose thresholds it was judged by.
+      const end = shiftPeriod(mustParsePeriod(kept.firstPeriod), kept.periods - 1);
       return {
         breached: true,
         latest: latest.o,
         firing: true,
         level: { severity, threshold },
-        thresholds: thresholdsAt(latest.period),
+        thresholds: thresholdsAt(end),
         periods: kept.periods,
         firstPeriod: kept.firstPeriod,
         kept: breach,

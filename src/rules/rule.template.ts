@@ -26,6 +26,38 @@ export type Placeholder = (typeof PLACEHOLDERS)[number];
  */
 export const SERIES_PLACEHOLDERS = [...PLACEHOLDERS, 'current'] as const;
 
+/**
+ * Placeholders of a peer-outlier rule: a series rule's, where `value` is the statistic (z or percentile
+ * rank) and `current` the metric's own value, plus the peer group's `median` (of the metric), `peers`
+ * (how many institutions the group has, the judged one included) and `type_name` (the group's type).
+ */
+export const PEER_PLACEHOLDERS = [...SERIES_PLACEHOLDERS, 'median', 'peers', 'type_name'] as const;
+
+/**
+ * Placeholders of a region-aggregate rule: no institution; the region (`region`, e.g. `county:晋江市`, and
+ * `region_name`, 晋江市 / Jinjiang), the `members` that reported both components, and the `numerator` and
+ * `denominator` sums; `value` is the aggregate ratio.
+ */
+export const REGION_PLACEHOLDERS = [
+  'region',
+  'region_name',
+  'members',
+  'numerator',
+  'denominator',
+  'metric',
+  'metric_name',
+  'value',
+  'threshold',
+  'unit',
+  'period',
+  'first_period',
+  'periods',
+  'severity',
+  'severity_zh',
+] as const;
+/** A placeholder name of a region-aggregate rule. */
+export type RegionPlaceholder = (typeof REGION_PLACEHOLDERS)[number];
+
 /** Values for every placeholder in one language. */
 export type TemplateValues = Readonly<Record<Placeholder, string>>;
 
@@ -113,6 +145,8 @@ export interface SummaryFacts {
   readonly severity: Severity;
   /** The metric's own latest value, where the rule judges something derived from it. */
   readonly current?: number;
+  /** More placeholders a kind has (a peer group's `median`, …), as text or per language. */
+  readonly extra?: Readonly<Record<string, string | Localized>>;
 }
 
 /** Renders a rule's zh and en summary templates with the facts of one alert. */
@@ -131,6 +165,11 @@ export function renderSummary(templates: Localized, facts: SummaryFacts): Locali
     severity: facts.severity,
     severity_zh: SEVERITY_ZH[facts.severity],
     ...(facts.current !== undefined ? { current: formatNumber(facts.current) } : {}),
+    ...(facts.extra
+      ? Object.fromEntries(
+          Object.entries(facts.extra).map(([k, v]) => [k, typeof v === 'string' ? v : v[lang]]),
+        )
+      : {}),
   });
   return { zh: renderTemplate(templates.zh, values('zh')), en: renderTemplate(templates.en, values('en')) };
 }
@@ -163,6 +202,47 @@ export function renderFilingSummary(templates: Localized, facts: FilingSummaryFa
     due_date: facts.dueDate,
     days_overdue: String(facts.daysOverdue),
     value: String(facts.daysOverdue),
+    severity: facts.severity,
+    severity_zh: SEVERITY_ZH[facts.severity],
+  });
+  return { zh: renderTemplate(templates.zh, values('zh')), en: renderTemplate(templates.en, values('en')) };
+}
+
+/** The facts a region-aggregate message is made of. */
+export interface RegionSummaryFacts {
+  /** `county:晋江市`, `type:village_bank`, `city:*`. */
+  readonly region: string;
+  readonly regionName: Localized;
+  readonly members: number;
+  readonly numerator: number;
+  readonly denominator: number;
+  readonly metric: string;
+  readonly metricName: Localized;
+  readonly unit: string;
+  readonly value: number;
+  readonly threshold: number;
+  readonly period: string;
+  readonly firstPeriod: string;
+  readonly periods: number;
+  readonly severity: Severity;
+}
+
+/** Renders a region-aggregate rule's zh and en summary templates. */
+export function renderRegionSummary(templates: Localized, facts: RegionSummaryFacts): Localized {
+  const values = (lang: keyof Localized): Readonly<Record<RegionPlaceholder, string>> => ({
+    region: facts.region,
+    region_name: facts.regionName[lang],
+    members: String(facts.members),
+    numerator: formatNumber(facts.numerator),
+    denominator: formatNumber(facts.denominator),
+    metric: facts.metric,
+    metric_name: facts.metricName[lang],
+    value: formatNumber(facts.value),
+    threshold: formatNumber(facts.threshold),
+    unit: unitLabel(facts.unit, lang),
+    period: facts.period,
+    first_period: facts.firstPeriod,
+    periods: String(facts.periods),
     severity: facts.severity,
     severity_zh: SEVERITY_ZH[facts.severity],
   });

@@ -1,5 +1,6 @@
 import {
   type ActiveAlert,
+  type AlertExplanation,
   severityRank,
   type Transition,
   type TransitionKind,
@@ -18,7 +19,9 @@ export interface Step {
  * Moves an alert from its previous state to the computed one. `startedAt` is kept from the previous
  * alert; `firedAt` is set when the alert starts firing and kept while it fires. No transition when
  * state, severity, period, value, threshold and run are all unchanged, so evaluating the same data
- * twice changes nothing (a new submission id alone is carried over silently).
+ * twice changes nothing (a new submission id alone is carried over silently, and so is a new
+ * explanation: a resubmission of the same values, or a peer group's median moving while the statistic
+ * stays put, explains the alert anew without an `updated` transition).
  */
 export function stepAlert(prev: ActiveAlert | undefined, next: ComputedAlert, now: Date): Step {
   const firing = next.state === 'firing';
@@ -34,15 +37,23 @@ export function stepAlert(prev: ActiveAlert | undefined, next: ComputedAlert, no
 
 /**
  * Resolves an alert. With the observation that cleared it, the alert carries that period, value and
- * submission; without one (its rule was removed or no longer applies) it keeps its last values.
+ * submission, and `explanation` (what cleared it) when given; without one (its rule was removed or no
+ * longer applies) it keeps its last values and explanation.
  */
 export function resolveAlert(
   prev: ActiveAlert,
   now: Date,
   clearedBy?: { period: string; value: number; submissionId: number | null },
+  explanation?: AlertExplanation,
 ): Transition {
   const alert = clearedBy
-    ? { ...prev, period: clearedBy.period, value: clearedBy.value, submissionId: clearedBy.submissionId }
+    ? {
+        ...prev,
+        period: clearedBy.period,
+        value: clearedBy.value,
+        submissionId: clearedBy.submissionId,
+        ...(explanation ? { explanation } : {}),
+      }
     : prev;
   return { kind: 'resolved', from: prev.state, to: 'resolved', alert, at: now };
 }

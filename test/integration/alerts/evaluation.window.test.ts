@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/database.js
 
 const admin: Principal = { keyId: 'k', name: 'tester', role: 'admin', institution: null, email: null };
 /** The evaluation instant of month m of 2024: the 20th of the next month, after its deadline. */
-const after = (m: number) => new Date(Date.UTC(2024, m, 20, 2));
+const evaluatedAfter = (m: number) => new Date(Date.UTC(2024, m, 20, 2));
 
 const BANKS = ['B1', 'B2', 'B3', 'B4'];
 
@@ -80,14 +80,14 @@ function quarterRows(q: number): [string, string, string, number][] {
 async function play(t: TestDatabase, rules: LoadedRules, forceDeep: boolean) {
   await setUp(t, rules);
   for (let m = 1; m <= 7; m++) {
-    await upload(t, rules, monthRows(m), after(m));
-    if (m % 3 === 0) await upload(t, rules, quarterRows(m / 3), after(m));
+    await upload(t, rules, monthRows(m), evaluatedAfter(m));
+    if (m % 3 === 0) await upload(t, rules, quarterRows(m / 3), evaluatedAfter(m));
   }
-  const first = await evaluateEveryInstitution(t.db, () => rules, after(7));
+  const first = await evaluateEveryInstitution(t.db, () => rules, evaluatedAfter(7));
   await writeWithoutEvaluation(t, rules, monthRows(8));
   if (forceDeep) await t.db.deleteFrom('evaluation_runs').execute();
-  const second = await evaluateEveryInstitution(t.db, () => rules, after(8));
-  const third = await evaluateEveryInstitution(t.db, () => rules, after(8));
+  const second = await evaluateEveryInstitution(t.db, () => rules, evaluatedAfter(8));
+  const third = await evaluateEveryInstitution(t.db, () => rules, evaluatedAfter(8));
   return { first, second, third };
 }
 
@@ -223,15 +223,21 @@ describe('the scheduled evaluation of every institution', () => {
 
   it('goes deep again after the rules change', async () => {
     const stricter = { ...rules, hash: 'f'.repeat(64) };
-    const run = await evaluateEveryInstitution(windowed.db, () => stricter, after(8));
+    const run = await evaluateEveryInstitution(windowed.db, () => stricter, evaluatedAfter(8));
     expect(run.mode).toBe('deep');
-    expect((await evaluateEveryInstitution(windowed.db, () => stricter, after(8))).mode).toBe('window');
+    expect((await evaluateEveryInstitution(windowed.db, () => stricter, evaluatedAfter(8))).mode).toBe(
+      'window',
+    );
   });
 
   it('prunes the records of old runs but keeps the latest, which the next run decides by', async () => {
     const stricter = { ...rules, hash: 'f'.repeat(64) };
     await pruneEvaluationRuns(windowed.db, new Date('2999-01-01'));
-    expect(await windowed.db.selectFrom('evaluation_runs').select('mode').execute()).toEqual([{ mode: 'window' }]);
-    expect((await evaluateEveryInstitution(windowed.db, () => stricter, after(8))).mode).toBe('window');
+    expect(await windowed.db.selectFrom('evaluation_runs').select('mode').execute()).toEqual([
+      { mode: 'window' },
+    ]);
+    expect((await evaluateEveryInstitution(windowed.db, () => stricter, evaluatedAfter(8))).mode).toBe(
+      'window',
+    );
   });
 });

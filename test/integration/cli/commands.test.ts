@@ -112,8 +112,8 @@ describe('CLI commands', () => {
       ).split('\n'),
     ).toEqual([
       'OK: rules/catalog.yaml: 10 types, 17 metrics',
-      'OK: rules/tests/bank.test.yaml: 23 tests',
-      'OK: 15 rules in 2 files',
+      'OK: rules/tests/bank.test.yaml: 26 tests',
+      'OK: 17 rules in 2 files',
     ]);
     // A rule file outside the rules folder is checked against RULES_DIR's catalog, ids across all files.
     const copy = file(

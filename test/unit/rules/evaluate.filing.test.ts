@@ -223,6 +223,22 @@ describe('missing filings over a timeline', () => {
   });
 });
 
+describe('missing filings over a timeline: late data, resubmission, flapping', () => {
+  // Missing filings fire at once (no `for`) and have no level to hold by (no recovery): hysteresis does
+  // not apply. A filing of a period already filed is a resubmission (a new version).
+  it('resolve on a late filing, ignore a resubmission, and fire again for the next period missed', () => {
+    const rows: FilingRow[] = [
+      ['2024-07-16 00:00', null, '2024-06:1d', 'firing 2024-06'],
+      ['2024-07-20 10:00', '2024-06', '-', 'resolved 2024-06'],
+      ['2024-07-25 10:00', '2024-06', '-', '-'],
+      ['2024-08-16 00:00', null, '2024-07:1d', 'firing 2024-07'],
+      ['2024-08-16 08:00', '2024-07', '-', 'resolved 2024-07'],
+      ['2024-09-16 00:00', null, '2024-08:1d', 'firing 2024-08'],
+    ];
+    expect(playFilings(rows)).toEqual(rows);
+  });
+});
+
 describe('missing-filing and threshold alerts side by side', () => {
   const now = quanzhou('2024-07-16 00:00');
   const both = [nplRule(), filingRule({ lookback: 1 })];

@@ -1,9 +1,28 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActiveAlert } from '../../../src/alerts/alert.types.js';
-import { evaluate, type Observation } from '../../../src/rules/evaluate.js';
-import { breaches, type SeriesKindRule, sortLevels } from '../../../src/rules/rule.schema.js';
-import { derivedRuleArb, extendedRuleArb, ruleArb, seriesArb } from './rule.arbitraries.js';
+import {
+  aggregateRegions,
+  evaluate,
+  type InstitutionRef,
+  type Observation,
+} from '../../../src/rules/evaluate.js';
+import {
+  breaches,
+  type MetricRule,
+  type SeriesKindRule,
+  sortLevels,
+} from '../../../src/rules/rule.schema.js';
+import {
+  derivedRuleArb,
+  extendedRuleArb,
+  peerRuleArb,
+  population,
+  populationArb,
+  regionRuleArb,
+  ruleArb,
+  seriesArb,
+} from './rule.arbitraries.js';
 import { catalog, day, ruralBank, villageBank } from './rules.fixture.js';
 
 /** Observations arriving in any order, one at a time, each arrival evaluated against the last result. */
@@ -100,6 +119,86 @@ describe('evaluate, for random series', () => {
         if (!alert) return;
         expect(alert.period).toBe(latest?.period);
         expect(alert.state === 'firing').toBe(alert.periods >= rule.for);
+      }),
+    );
+  });
+});
+
+// --- Peer-outlier and region-aggregate rules -----------------------------------------------------------
+
+/** The whole population evaluated with empty peers and totals from the observations. */
+const wholeInput = (
+  rule: MetricRule,
+  observations: readonly Observation[],
+  previous: readonly ActiveAlert[],
+) => ({
+  rules: [rule],
+  catalog,
+  institutions: population,
+  observations,
+  peers: { institutions: [], observations: [] },
+  regionTotals: aggregateRegions([rule], catalog, population, observations),
+  previous,
+  now: day(50),
+});
+
+describe('evaluate, for random peer groups and regions', () => {
+  const kinds = fc.oneof(peerRuleArb, regionRuleArb);
+
+  it('is idempotent: arrivals played one by one, then evaluated again, change nothing', () => {
+    fc.assert(
+      fc.property(kinds, populationArb, (rule, observations) => {
+        let previous: ActiveAlert[] = [];
+        // Filings arrive one institution-period at a time, each evaluated against the last result.
+        for (let n = 3; n <= observations.length; n += 3)
+          previous = evaluate(wholeInput(rule, observations.slice(0, n), previous)).active;
+        const once = evaluate(wholeInput(rule, observations, previous));
+        expect(once.health.every((h) => h.ok)).toBe(true);
+        const twice = evaluate(wholeInput(rule, observations, once.active));
+        expect(twice.transitions).toEqual([]);
+        expect(twice.active).toEqual(once.active);
+      }),
+    );
+  });
+
+  it('does not depend on the order of observations or institutions', () => {
+    fc.assert(
+      fc.property(kinds, populationArb, (rule, observations) => {
+        const forward = evaluate(wholeInput(rule, observations, []));
+        const reversed = evaluate({
+          ...wholeInput(rule, [...observations].reverse(), []),
+          institutions: [...population].reverse(),
+        });
+        expect(reversed).toEqual(forward);
+      }),
+    );
+  });
+
+  it('judges one bank with the rest as peers (or its regions with totals of all) as when judging everyone', () => {
+    fc.assert(
+      fc.property(kinds, populationArb, fc.integer({ min: 0, max: 5 }), (rule, observations, k) => {
+        const one = population[k] as InstitutionRef;
+        const everyone = evaluate(wholeInput(rule, observations, []));
+        const alone = evaluate({
+          ...wholeInput(
+            rule,
+            observations.filter((o) => o.institution === one.code),
+            [],
+          ),
+          institutions: [one],
+          peers: { institutions: population, observations },
+          regionTotals: aggregateRegions([rule], catalog, population, observations),
+        });
+        const regions = new Set(
+          rule.kind === 'region_aggregate'
+            ? rule.by.map((s) => `${s}:${s === 'county' ? one.county : s === 'type' ? one.type : '*'}`)
+            : [],
+        );
+        const mine = (a: ActiveAlert) =>
+          a.institution === one.code ||
+          (a.region !== undefined && regions.has(`${a.region.scope}:${a.region.code}`));
+        // Type regions hold only the rule's types: a village bank's is judged only if the rule covers it.
+        expect(alone.active).toEqual(everyone.active.filter(mine));
       }),
     );
   });

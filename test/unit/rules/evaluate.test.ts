@@ -42,8 +42,29 @@ describe(evaluate.name, () => {
         source: '核心指标',
         startedAt: day(1),
         firedAt: day(1),
+        explanation: {
+          rule: { id: 'npl', kind: 'threshold', source: '核心指标', reason: null },
+          quantity: { metric: 'npl_ratio', name: 'value', unit: 'percent' },
+          period: '2024-03',
+          value: 6.2,
+          op: '>',
+          threshold: 5,
+          margin: 1.2,
+          levels: [
+            { severity: 'warning', threshold: 4 },
+            { severity: 'critical', threshold: 5 },
+          ],
+          recovery: null,
+          override: null,
+          run: { first_period: '2024-03', periods: 1, for: 1, kept_since: null },
+          periods: [{ period: '2024-03', value: 6.2, judged: null, submission_id: 7 }],
+          periods_omitted: 0,
+          detail: { kind: 'threshold' },
+        },
       },
     ]);
+    // Plain JSON: stored as jsonb and returned by the API as it is.
+    expect(JSON.parse(JSON.stringify(active[0]?.explanation))).toEqual(active[0]?.explanation);
     expect(transitions).toEqual([{ kind: 'firing', from: null, to: 'firing', alert: active[0], at: day(1) }]);
     expect(health).toEqual([{ ruleId: 'npl', ok: true }]);
   });
@@ -78,7 +99,7 @@ describe(evaluate.name, () => {
     expect(third.active[0]).toMatchObject({ severity: 'critical', startedAt: day(1), firedAt: day(2) });
   });
 
-  it('resolves with the period, value and submission that cleared the alert', () => {
+  it('resolves with the period, value, submission and explanation that cleared the alert', () => {
     const previous = firingNpl().active;
     const cleared = obs(ruralBank.code, 'npl_ratio', '2024-04', 3.2, 8);
     const { active, transitions } = evaluate({
@@ -94,7 +115,20 @@ describe(evaluate.name, () => {
         kind: 'resolved',
         from: 'firing',
         to: 'resolved',
-        alert: { ...previous[0], period: '2024-04', value: 3.2, submissionId: 8 },
+        alert: {
+          ...previous[0],
+          period: '2024-04',
+          value: 3.2,
+          submissionId: 8,
+          explanation: expect.objectContaining({
+            period: '2024-04',
+            value: 3.2,
+            threshold: 4, // the level it had to clear: the lowest, as the rule has no recovery level
+            margin: -0.8,
+            run: { first_period: '2024-04', periods: 0, for: 1, kept_since: null },
+            periods: [{ period: '2024-04', value: 3.2, judged: null, submission_id: 8 }],
+          }),
+        },
         at: day(2),
       },
     ]);

@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../../src/rules/evaluate.js';
-import { MISSING_FILING_SKIPPED, monthsInRange, replay } from '../../../src/rules/replay.js';
+import {
+  MISSING_FILING_SKIPPED,
+  monthsInRange,
+  POPULATION_SKIPPED,
+  replay,
+} from '../../../src/rules/replay.js';
 import type { Rule } from '../../../src/rules/rule.schema.js';
-import { catalog, filingRule, nplRule, obs, quanzhou, ruralBank, villageBank } from './rules.fixture.js';
+import {
+  catalog,
+  filingRule,
+  jinjiangBanks,
+  nplRule,
+  obs,
+  peerRule,
+  quanzhou,
+  regionRule,
+  ruralBank,
+  villageBank,
+} from './rules.fixture.js';
 
 const B = ruralBank.code;
 const V = villageBank.code;
@@ -111,6 +127,62 @@ describe(replay.name, () => {
       [{ ruleId: 'broken', error: 'metric no_such_metric is not in the catalog' }],
       [{ ruleId: 'broken', error: 'metric no_such_metric is not in the catalog' }],
     ]);
+  });
+
+  it('judges peer and region rules against all the institutions replayed, month by month', () => {
+    const population = [ruralBank, ...jinjiangBanks];
+    const peers = jinjiangBanks.flatMap((b, k) => npl(b.code, [1 + k * 0.2, 1 + k * 0.2, 1 + k * 0.2]));
+    const balances = (code: string, n: readonly number[]) =>
+      n.flatMap((v, i) => {
+        const period = `2024-0${i + 1}`;
+        return [obs(code, 'npl_balance', period, v), obs(code, 'total_loans', period, 100)];
+      });
+    const history = [
+      ...peers,
+      ...npl(B, [1.5, 3.0, 1.5]),
+      ...population.flatMap((b) => balances(b.code, [3, 4.5, 3])),
+    ];
+    const r = replay({
+      rules: [peerRule(), regionRule()],
+      catalog,
+      institutions: population,
+      observations: history,
+      timeZone: 'Asia/Shanghai',
+      from: '2024-01',
+      to: '2024-03',
+    });
+    expect(r.skipped).toEqual([]);
+    expect(
+      r.steps.flatMap((s) =>
+        s.transitions.map(
+          (t) => `${s.period} ${t.kind} ${t.alert.ruleId} ${t.alert.institution ?? t.alert.region?.code}`,
+        ),
+      ),
+    ).toEqual([
+      `2024-02 firing npl_peer ${B}`,
+      '2024-02 firing npl_region 晋江市',
+      `2024-03 resolved npl_peer ${B}`,
+      '2024-03 resolved npl_region 晋江市',
+    ]);
+    expect(r.steps.flatMap((s) => s.errors)).toEqual([]);
+  });
+
+  it('skips peer and region rules, saying why, when only some institutions are replayed', () => {
+    const r = replay({
+      rules: [peerRule(), regionRule(), nplRule()],
+      catalog,
+      institutions: [ruralBank],
+      observations: npl(B, [6]),
+      timeZone: 'Asia/Shanghai',
+      from: '2024-01',
+      to: '2024-01',
+      subset: true,
+    });
+    expect(r.skipped).toEqual([
+      { ruleId: 'npl_peer', reason: POPULATION_SKIPPED },
+      { ruleId: 'npl_region', reason: POPULATION_SKIPPED },
+    ]);
+    expect(timeline(r as ReturnType<typeof run>)).toEqual([`2024-01 firing ${B} critical 6`]);
   });
 
   it('refuses a range that runs backwards or is not made of months', () => {

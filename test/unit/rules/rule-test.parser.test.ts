@@ -195,5 +195,90 @@ describe(loadRuleTestFile.name, () => {
       const file = write('bad/a.test.yaml', minimalTest('[a.rules.yaml]'));
       expect(problemsOf(file)).toEqual([`${rules}:6: groups[0].rules[0].metric: unknown metric no_metric`]);
     });
+    it('identifies region-aggregate expectations by region, checking it against the rule', () => {
+      write('region/catalog.yaml', fs.readFileSync(path.join(dir, 'rules/catalog.yaml'), 'utf8'));
+      write(
+        'region/r.rules.yaml',
+        [
+          'groups:',
+          '  - name: r',
+          '    rules:',
+          '      - id: region_npl',
+          '        kind: region_aggregate',
+          '        metric: npl_ratio',
+          '        types: [village_bank]',
+          '        by: [county, type]',
+          '        op: ">"',
+          '        levels: [{ severity: warning, threshold: 4 }]',
+          '        source: x',
+          '        summary: { zh: "{{region_name}}", en: "{{region}}" }',
+          '      - id: npl',
+          '        metric: npl_ratio',
+          '        types: [village_bank]',
+          '        op: ">"',
+          '        levels: [{ severity: warning, threshold: 4 }]',
+          '        source: x',
+          '        summary: { zh: "{{value}}", en: "{{value}}" }',
+          '',
+        ].join('\n'),
+      );
+      const file = write(
+        'region/r.test.yaml',
+        [
+          'rule_files: [r.rules.yaml]',
+          'institutions: [{ code: VB, name: 村镇银行, type: village_bank, county: 安溪县 }]',
+          'tests:',
+          '  - name: t',
+          '    alert_rule_test:',
+          '      - at: 2024-01',
+          '        rule: region_npl',
+          '        exp_alerts:',
+          '          - { region: "county:安溪县", state: firing, severity: warning }',
+          '          - { region: "type:village_bank", state: firing, severity: warning }',
+          '          - { region: "city:*", state: firing, severity: warning }',
+          '          - { region: "type:pawn", state: firing, severity: warning }',
+          '          - { region: "district:安溪县", state: firing, severity: warning }',
+          '          - { institution: VB, state: firing, severity: warning }',
+          '      - at: 2024-01',
+          '        rule: npl',
+          '        exp_alerts: [{ region: "county:安溪县", state: firing, severity: warning }]',
+          '      - { at: 2024-01, region: "county:泉州", exp_alerts: [] }',
+          '',
+        ].join('\n'),
+      );
+      expect(problemsOf(file)).toEqual([
+        `${file}:11:13: tests[0].alert_rule_test[0].exp_alerts[2]: rule region_npl aggregates by county, type, not by city`,
+        `${file}:12:13: tests[0].alert_rule_test[0].exp_alerts[3]: rule region_npl does not cover type pawn`,
+        `${file}:13:23: tests[0].alert_rule_test[0].exp_alerts[4].region: district:安溪县 is not a region: write county:<county>, type:<type> or city:*`,
+        `${file}:14:13: tests[0].alert_rule_test[0].exp_alerts[5]: rule region_npl aggregates regions: name a region, not an institution`,
+        `${file}:17:32: tests[0].alert_rule_test[1].exp_alerts[0].region: a region is for region-aggregate rules; this one judges institutions`,
+        `${file}:18:32: tests[0].alert_rule_test[2].region: unknown county 泉州`,
+      ]);
+      const good = write(
+        'region/good.test.yaml',
+        [
+          'rule_files: [r.rules.yaml]',
+          'institutions: [{ code: VB, name: 村镇银行, type: village_bank, county: 安溪县 }]',
+          'tests:',
+          '  - name: t',
+          '    alert_rule_test:',
+          '      - { at: 2024-01, rule: region_npl, region: "county:安溪县", exp_alerts: [{ state: firing, severity: warning }] }',
+          '',
+        ].join('\n'),
+      );
+      const loaded = loadRuleTestFile(good);
+      if (!loaded.ok) throw new Error(formatProblems(loaded.problems));
+      expect(loaded.value.tests[0]?.checks[0]).toMatchObject({
+        region: 'county:安溪县',
+        alerts: [
+          {
+            rule: 'region_npl',
+            institution: null,
+            region: 'county:安溪县',
+            fingerprint: 'region_npl/*/county:安溪县',
+          },
+        ],
+      });
+    });
   });
 });

@@ -69,7 +69,7 @@ describe(parseRuleFile.name, () => {
     const threshold =
       'known: institution, institution_name, metric, metric_name, value, threshold, unit, period, first_period, periods, severity, severity_zh';
     expect(problemsOf('missing-filing.bad.yaml')).toEqual([
-      'missing-filing.bad.yaml:6: groups[0].rules[0].kind: unknown kind "late_filing"; known: threshold, change, trend, projection, expression, missing_data, missing_filing',
+      'missing-filing.bad.yaml:6: groups[0].rules[0].kind: unknown kind "late_filing"; known: threshold, change, trend, projection, expression, missing_data, missing_filing, peer_outlier, region_aggregate',
       'missing-filing.bad.yaml:17: groups[0].rules[1].lookback: Too small: expected number to be >=1',
       'missing-filing.bad.yaml:18: groups[0].rules[1].for: unknown key "for"',
       `missing-filing.bad.yaml:21: groups[0].rules[1].summary.zh: unknown placeholder {{metric_name}}; ${filing}`,

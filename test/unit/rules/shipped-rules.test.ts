@@ -144,6 +144,9 @@ describe('the shipped missing-filing rules', () => {
       institutions: [{ ...ruralBank, establishedAt: quanzhou('2024-03-05 10:00') }],
       observations: [],
       filings: [],
+      // The bank is the whole population here: no other peers, and no region totals without balances.
+      peers: { institutions: [], observations: [] },
+      regionTotals: [],
       previous: [],
       timeZone: 'Asia/Shanghai',
       now: quanzhou('2024-07-16 00:00'),
