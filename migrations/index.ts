@@ -4,6 +4,7 @@ import * as ingestReceipts from './2026-11-28T0100_ingest_receipts.js';
 import * as observationIntegrity from './2026-11-28T0200_observation_integrity.js';
 import * as alertEventRulesHash from './2026-11-28T0300_alert_event_rules_hash.js';
 import * as evaluationRuns from './2026-12-01T0000_evaluation_runs.js';
+import * as alertExplanations from './2026-12-01T0100_alert_explanations.js';
 
 /**
  * Every migration, by name in the order they apply. Listed statically so the same code runs under
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T0200_observation_integrity': observationIntegrity,
   '2026-11-28T0300_alert_event_rules_hash': alertEventRulesHash,
   '2026-12-01T0000_evaluation_runs': evaluationRuns,
+  '2026-12-01T0100_alert_explanations': alertExplanations,
 };

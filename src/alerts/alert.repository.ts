@@ -2,7 +2,8 @@ import { type Kysely, sql } from 'kysely';
 import { anyOf } from '../db/any-of.js';
 import { chunks } from '../db/chunks.js';
 import type { AlertRow, Database } from '../db/schema.js';
-import type { ActiveAlert, AlertState, Severity, Transition } from './alert.types.js';
+import { parseRegionKey, regionKey } from '../rules/rule.region-ref.js';
+import type { ActiveAlert, AlertExplanation, AlertState, Severity, Transition } from './alert.types.js';
 
 /** A transition as stored: the alert row and the event row it produced. */
 export interface RecordedTransition {
@@ -30,10 +31,15 @@ export function toActiveAlert(row: AlertRow): ActiveAlert {
     source: row.source ?? '',
     startedAt: row.started_at,
     firedAt: row.fired_at,
+    ...(row.region ? { region: parseRegionKey(row.region) } : {}),
+    ...(row.explanation ? { explanation: row.explanation } : {}),
   };
 }
 
-/** Pending and firing alerts of the given institutions (all institutions when `codes` is undefined). */
+/**
+ * Pending and firing alerts of the given institutions (every active alert, regional ones included, when
+ * `codes` is undefined).
+ */
 export async function loadActiveAlerts(
   db: Kysely<Database>,
   codes?: readonly string[],
@@ -64,6 +70,7 @@ function alertColumns(t: Transition) {
     fired_at: a.firedAt,
     resolved_at: t.to === 'resolved' ? t.at : null,
     updated_at: t.at,
+    explanation: a.explanation ? JSON.stringify(a.explanation) : null,
   } as const;
 }
 
@@ -95,6 +102,7 @@ export async function recordTransitions(
           fingerprint: t.alert.fingerprint,
           rule_id: t.alert.ruleId,
           institution_code: t.alert.institution,
+          region: t.alert.region ? regionKey(t.alert.region) : null,
           metric: t.alert.metric,
           started_at: t.alert.startedAt,
           ...alertColumns(t),
@@ -116,7 +124,8 @@ export async function recordTransitions(
         state = v.state, severity = v.severity, value = v.value, threshold = v.threshold,
         period = v.period, first_period = v.first_period, periods = v.periods,
         submission_id = v.submission_id, summary = v.summary::jsonb, source = v.source,
-        fired_at = v.fired_at, resolved_at = v.resolved_at, updated_at = v.updated_at
+        fired_at = v.fired_at, resolved_at = v.resolved_at, updated_at = v.updated_at,
+        explanation = v.explanation::jsonb
       FROM unnest(
         ${part.map((t) => t.alert.fingerprint)}::text[], ${c.map((x) => x.state)}::text[],
         ${c.map((x) => x.severity)}::text[], ${c.map((x) => x.value)}::numeric[],
@@ -124,9 +133,10 @@ export async function recordTransitions(
         ${c.map((x) => x.first_period)}::text[], ${c.map((x) => x.periods)}::integer[],
         ${c.map((x) => x.submission_id)}::bigint[], ${c.map((x) => x.summary)}::text[],
         ${c.map((x) => x.source)}::text[], ${c.map((x) => iso(x.fired_at))}::timestamptz[],
-        ${c.map((x) => iso(x.resolved_at))}::timestamptz[], ${c.map((x) => iso(x.updated_at))}::timestamptz[]
+        ${c.map((x) => iso(x.resolved_at))}::timestamptz[], ${c.map((x) => iso(x.updated_at))}::timestamptz[],
+        ${c.map((x) => x.explanation)}::text[]
       ) AS v(fingerprint, state, severity, value, threshold, period, first_period, periods,
-             submission_id, summary, source, fired_at, resolved_at, updated_at)
+             submission_id, summary, source, fired_at, resolved_at, updated_at, explanation)
       WHERE a.fingerprint = v.fingerprint AND a.state <> 'resolved'
       RETURNING a.id, a.fingerprint`.execute(db);
     for (const r of rows) alertIds.set(r.fingerprint, Number(r.id));
@@ -153,6 +163,7 @@ export async function recordTransitions(
           period: t.alert.period,
           actor,
           rules_hash: rulesHash,
+          explanation: t.alert.explanation ? JSON.stringify(t.alert.explanation) : null,
         })),
       )
       .returning(['id', 'alert_id'])
@@ -171,6 +182,7 @@ export interface AlertFilter {
   readonly severity?: Severity | undefined;
   readonly institution?: string | undefined;
   readonly rule?: string | undefined;
+  readonly region?: string | undefined;
   readonly limit?: number | undefined;
 }
 
@@ -189,8 +201,12 @@ export interface AlertView {
   readonly first_period: string;
   readonly periods: number;
   readonly submission_id: number | null;
+  /** `county:<code>`, `type:<code>` or `city:*` for a regional alert; null for an institution's. */
+  readonly region: string | null;
   readonly summary: { zh: string; en: string };
   readonly source: string | null;
+  /** Why the alert stands (null for alerts recorded before explanations). */
+  readonly explanation: AlertExplanation | null;
   readonly started_at: string;
   readonly fired_at: string | null;
   readonly resolved_at: string | null;
@@ -212,8 +228,10 @@ export function toAlertView(row: AlertRow): AlertView {
     first_period: row.first_period,
     periods: row.periods,
     submission_id: row.submission_id,
+    region: row.region,
     summary: row.summary,
     source: row.source,
+    explanation: row.explanation,
     started_at: row.started_at.toISOString(),
     fired_at: row.fired_at?.toISOString() ?? null,
     resolved_at: row.resolved_at?.toISOString() ?? null,
@@ -228,6 +246,7 @@ export async function listAlerts(db: Kysely<Database>, filter: AlertFilter): Pro
   if (filter.severity) q = q.where('severity', '=', filter.severity);
   if (filter.institution) q = q.where('institution_code', '=', filter.institution);
   if (filter.rule) q = q.where('rule_id', '=', filter.rule);
+  if (filter.region) q = q.where('region', '=', filter.region);
   const rows = await q
     .orderBy('updated_at', 'desc')
     .orderBy('id', 'desc')
@@ -259,6 +278,7 @@ export async function findAlert(db: Kysely<Database>, id: number) {
       period: e.period,
       actor: e.actor,
       rules_hash: e.rules_hash,
+      explanation: e.explanation,
     })),
   };
 }

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { withTransactionClient } from '../db/transaction-client.js';
-import { evaluate } from '../rules/evaluate.js';
+import { aggregateRegions, evaluate } from '../rules/evaluate.js';
 import { filingPeriodsToLoad } from '../rules/rule.filing.js';
+import type { RuleKind } from '../rules/rule.schema.js';
 import { historyWindow } from '../rules/rule.window.js';
 import { loadActiveAlerts } from './alert.repository.js';
 import {
@@ -91,6 +92,14 @@ export async function evaluateEveryInstitution(
       .execute((trx) => evaluateInstitutions(trx, rules, batch, now, 'scheduler', observer));
     transitions += recorded.length;
   }
+  // Regions are judged in the latest period, over every institution at once (as in a window).
+  if (rules.rules.some((r) => r.kind === 'region_aggregate')) {
+    transitions += await withTransactionClient(() =>
+      db.transaction().execute(async (trx) => {
+        return (await evaluateWindow(trx, rules, now, observer, ['region_aggregate'])).transitions;
+      }),
+    );
+  }
   const done = { institutions: codes.length, transitions };
   await recordRun(db, rules, key, 'deep', now, started, done);
   return { mode: 'deep', ...done };
@@ -113,19 +122,30 @@ async function evaluateWindow(
   snapshot: RulesSnapshot,
   now: Date,
   observer: EvaluationObserver | undefined,
+  /** Only rules of these kinds, and only their alerts (all rules and alerts when absent). */
+  kinds?: readonly RuleKind[],
 ): Promise<{ institutions: number; transitions: number }> {
   // Every institution at once: the one exclusive lock instead of one per institution.
   await sql`SELECT pg_advisory_xact_lock(hashtext('riskwatch:bulk'))`.execute(trx);
   const started = performance.now();
-  const { rules, catalog, timeZone } = snapshot;
+  const { catalog, timeZone } = snapshot;
+  const rules = kinds ? snapshot.rules.filter((r) => kinds.includes(r.kind)) : snapshot.rules;
   const latest = await latestFiledPeriods(trx);
   const window = historyWindow(rules, catalog, latest);
   // One after the other: they share the transaction's connection, and the window may come by COPY.
   const institutions = await loadInstitutionRefs(trx, undefined, timeZone);
-  const previous = await loadActiveAlerts(trx);
+  // With every rule, every alert (those of rules no longer loaded resolve); else their rules' alerts.
+  const judged = new Set(rules.map((r) => r.id));
+  const previous = (await loadActiveAlerts(trx)).filter((a) => !kinds || judged.has(a.ruleId));
   const observations = await loadWindowObservations(trx, window);
-  const periods = filingPeriodsToLoad({ rules, catalog, previous, now, timeZone });
-  const filings = await loadCurrentFilings(trx, undefined, periods);
+  // Missing filings' periods, and the latest periods a missing-data rule judges.
+  const periods = new Set(filingPeriodsToLoad({ rules, catalog, previous, now, timeZone }));
+  for (const r of rules) {
+    const frequency = r.kind === 'missing_data' ? catalog.metrics.get(r.metric)?.frequency : undefined;
+    const last = frequency ? latest[frequency] : undefined;
+    if (last) periods.add(last);
+  }
+  const filings = await loadCurrentFilings(trx, undefined, [...periods]);
   const result = evaluate({
     rules,
     catalog,
@@ -135,6 +155,9 @@ async function evaluateWindow(
     previous,
     timeZone,
     now,
+    // Every institution is in scope: no other peers, and the regions' sums are the window's.
+    peers: { institutions: [], observations: [] },
+    regionTotals: aggregateRegions(rules, catalog, institutions, observations),
     window: { latest },
   });
   const recorded = await recordResult(trx, snapshot, institutions, result.transitions, 'scheduler');

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Catalog } from '../catalog/catalog.js';
+import { comparePeriods, type Frequency } from '../catalog/period.js';
 import { lockInstitutions } from '../db/advisory-locks.js';
 import { anyOf } from '../db/any-of.js';
 import type { Database } from '../db/schema.js';
@@ -8,6 +9,7 @@ import { startOfZonedDay } from '../filing/zoned-day.js';
 import { enqueueNotifications, type NotificationItem } from '../notify/outbox.repository.js';
 import type { Route } from '../notify/routes.js';
 import {
+  type EvaluationInput,
   evaluate,
   type Filing,
   type InstitutionRef,
@@ -16,9 +18,11 @@ import {
 } from '../rules/evaluate.js';
 import { judgementOf } from '../rules/rule.derived.js';
 import { FILING_NAMES, filingFrequencyOf, filingPeriodsToLoad } from '../rules/rule.filing.js';
+import { regionKey, regionName } from '../rules/rule.region-ref.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
 import { NOTIFIED_KINDS, type Transition } from './alert.types.js';
+import { loadPeers } from './observation.window.js';
 
 /** The configuration an evaluation runs with: one consistent snapshot of catalog, rules and routes. */
 export interface RulesSnapshot {
@@ -63,7 +67,10 @@ export async function evaluateInstitutions(
   if (sorted.length === 0) return [];
   await lockInstitutions(trx, sorted);
   const started = performance.now();
-  const { rules, catalog, timeZone } = snapshot;
+  const { catalog, timeZone } = snapshot;
+  // Regions are judged by the scheduled evaluation, never here: every upload of a county would
+  // otherwise wait for every other to judge the county's and the city's alerts.
+  const rules = snapshot.rules.filter((r) => r.kind !== 'region_aggregate');
   const [institutions, observations, previous] = await Promise.all([
     loadInstitutionRefs(trx, sorted, timeZone),
     // Only the metrics some rule reads: a bulk import of 20 metrics for 30,000 banks need not read
@@ -71,14 +78,63 @@ export async function evaluateInstitutions(
     loadCurrentObservations(trx, sorted, [...ruleMetrics(rules)]),
     loadActiveAlerts(trx, sorted),
   ]);
-  const periods = filingPeriodsToLoad({ rules, catalog, previous, now, timeZone });
+  // Missing-data rules read every period filed (over the whole history, like the other kinds).
+  const periods = rules.some((r) => r.kind === 'missing_data')
+    ? undefined
+    : filingPeriodsToLoad({ rules, catalog, previous, now, timeZone });
   const filings = await loadCurrentFilings(trx, sorted, periods);
   const read = ruleMetrics(rules);
   for (const o of pending) if (read.has(o.metric)) observations.push(o);
-  const result = evaluate({ rules, catalog, institutions, observations, filings, previous, timeZone, now });
+  const peerJudgement = await peersOf(trx, rules, catalog, institutions, observations);
+  const result = evaluate({
+    rules,
+    catalog,
+    institutions,
+    observations,
+    filings,
+    previous,
+    timeZone,
+    now,
+    ...peerJudgement,
+  });
   const recorded = await recordResult(trx, snapshot, institutions, result.transitions, actor);
   observer?.evaluated((performance.now() - started) / 1000, result.health);
   return recorded;
+}
+
+/**
+ * What peer-outlier rules need in an upload's evaluation: they judge the latest period of the metric's
+ * frequency among these institutions' observations (a window of that one period, continuing each
+ * alert's run), against the other institutions of the same types in that period, loaded here.
+ */
+async function peersOf(
+  trx: Kysely<Database>,
+  rules: readonly Rule[],
+  catalog: Catalog,
+  institutions: readonly InstitutionRef[],
+  observations: readonly Observation[],
+): Promise<Pick<EvaluationInput, 'peers' | 'window'>> {
+  const peerRules = rules.filter((r) => r.kind === 'peer_outlier');
+  if (peerRules.length === 0) return {};
+  const metrics = new Set(peerRules.map((r) => r.metric));
+  const latest: Partial<Record<Frequency, string>> = {};
+  for (const o of observations) {
+    if (!metrics.has(o.metric)) continue;
+    const frequency = catalog.metrics.get(o.metric)?.frequency;
+    if (!frequency) continue;
+    const seen = latest[frequency];
+    if (seen === undefined || comparePeriods(o.period, seen) > 0) latest[frequency] = o.period;
+  }
+  const scopeTypes = new Set(institutions.map((i) => i.type));
+  const types = [...new Set(peerRules.flatMap((r) => r.types))].filter((t) => scopeTypes.has(t));
+  const peers = await loadPeers(
+    trx,
+    [...metrics],
+    Object.values(latest),
+    types,
+    new Set(institutions.map((i) => i.code)),
+  );
+  return { peers, window: { latest, kinds: ['peer_outlier'] } };
 }
 
 /**
@@ -112,8 +168,12 @@ export async function recordResult(
         };
       }
       const metric = catalog.metrics.get(alert.metric);
+      const region = alert.region
+        ? { key: regionKey(alert.region), name: regionName(catalog, alert.region) }
+        : undefined;
       return {
         ...item,
+        ...(region ? { region } : {}),
         metric: {
           code: alert.metric,
           name: metric?.name ?? { zh: alert.metric, en: alert.metric },
@@ -193,14 +253,16 @@ export async function loadCurrentFilings(
   db: Kysely<Database>,
   /** Every institution when undefined. */
   codes: readonly string[] | undefined,
-  periods: readonly string[],
+  /** Every period when undefined. */
+  periods: readonly string[] | undefined,
 ): Promise<Filing[]> {
-  if (codes?.length === 0 || periods.length === 0) return [];
+  if (codes?.length === 0 || periods?.length === 0) return [];
+  if (!codes && !periods) throw new Error('every filing of every institution is never loaded at once');
   let q = db
     .selectFrom('submissions')
     .select(['institution_code', 'period', 'id'])
-    .where('is_current', '=', true)
-    .where('period', '=', anyOf(periods));
+    .where('is_current', '=', true);
+  if (periods) q = q.where('period', '=', anyOf(periods));
   if (codes) q = q.where('institution_code', '=', anyOf(codes));
   const rows = await q.orderBy('institution_code').orderBy('period').execute();
   return rows.map((r) => ({ institution: r.institution_code, period: r.period, submissionId: r.id }));

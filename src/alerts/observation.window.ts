@@ -4,7 +4,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { FREQUENCIES, type Frequency, parsePeriod } from '../catalog/period.js';
 import type { Database } from '../db/schema.js';
 import { transactionClient } from '../db/transaction-client.js';
-import type { Observation } from '../rules/evaluate.js';
+import type { InstitutionRef, Observation } from '../rules/evaluate.js';
 
 /**
  * The latest period of each frequency with a current submission: where a windowed evaluation ends.
@@ -139,4 +139,56 @@ async function copyWindow(
     rest = text.slice(start);
   }
   if (rest) throw new Error('COPY ended in the middle of a row');
+}
+
+/**
+ * The peers of an upload's institutions for peer-outlier rules: every institution of the given types
+ * other than those, with its current observations of the metrics in the given periods (the latest the
+ * upload judges). Institutions come with what a peer group needs (code, type, county).
+ */
+export async function loadPeers(
+  db: Kysely<Database>,
+  metrics: readonly string[],
+  periods: readonly string[],
+  types: readonly string[],
+  except: ReadonlySet<string>,
+): Promise<{ institutions: InstitutionRef[]; observations: Observation[] }> {
+  if (metrics.length === 0 || periods.length === 0 || types.length === 0)
+    return { institutions: [], observations: [] };
+  const { rows } = await sql<{
+    institution_code: string;
+    type: string;
+    county: string;
+    metric: string;
+    period: string;
+    value: number;
+    submission_id: number;
+  }>`SELECT o.institution_code, i.type, i.county, o.metric, o.period, o.value, o.submission_id
+    FROM submissions AS s
+    JOIN institutions AS i ON i.code = s.institution_code AND i.type = ANY(${types}::text[])
+    CROSS JOIN LATERAL (
+      SELECT institution_code, metric, period, value, submission_id FROM observations
+      WHERE submission_id = s.id AND metric = ANY(${metrics}::text[])
+    ) AS o
+    WHERE s.is_current AND s.period = ANY(${periods}::text[])`.execute(db);
+  const institutions = new Map<string, InstitutionRef>();
+  const observations: Observation[] = [];
+  for (const r of rows) {
+    if (except.has(r.institution_code)) continue;
+    if (!institutions.has(r.institution_code))
+      institutions.set(r.institution_code, {
+        code: r.institution_code,
+        name: '',
+        type: r.type,
+        county: r.county,
+      });
+    observations.push({
+      institution: r.institution_code,
+      metric: r.metric,
+      period: r.period,
+      value: Number(r.value),
+      submissionId: Number(r.submission_id),
+    });
+  }
+  return { institutions: [...institutions.values()], observations };
 }

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { AlertExplanation } from '../alerts/alert.types.js';
 
 /** Timestamps: written as Date or ISO string, read as Date. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -93,6 +94,10 @@ export interface AlertTable {
   fired_at: Timestamp | null;
   resolved_at: Timestamp | null;
   updated_at: Timestamp;
+  /** Why the alert stands (`AlertExplanation`); null for alerts recorded before explanations. */
+  explanation: ColumnType<AlertExplanation | null, string | null | undefined, string | null>;
+  /** `county:<code>`, `type:<code>` or `city:*` for a regional alert; null for an institution's. */
+  region: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AlertEventTable {
@@ -108,6 +113,8 @@ export interface AlertEventTable {
   actor: string;
   /** sha256 of the rule files of the evaluation that recorded the event; null for older events. */
   rules_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The alert's explanation at this transition; null for older events. */
+  explanation: ColumnType<AlertExplanation | null, string | null | undefined, string | null>;
 }
 
 export interface NotificationOutboxTable {

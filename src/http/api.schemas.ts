@@ -171,8 +171,71 @@ export const alertListQuery = z.strictObject({
   severity: z.enum(SEVERITIES).optional(),
   institution: z.string().optional(),
   rule: z.string().optional(),
+  region: z
+    .string()
+    .regex(/^(county|type|city):.+$/)
+    .optional()
+    .meta({ description: 'Regional alerts of one region: county:<code>, type:<code> or city:*' }),
   limit,
 });
+
+const explainedPeriod = z.object({
+  period: z.string(),
+  value: z.number().nullable().meta({ description: "The metric's own value (null where not read)" }),
+  judged: z
+    .number()
+    .nullable()
+    .meta({ description: 'The quantity judged where it differs from the value (a change, a z-score…)' }),
+  submission_id: z.number().nullable(),
+});
+
+/** The explanation every alert carries (`AlertExplanation` in src/alerts/alert.types.ts; docs/rules.md). */
+export const alertExplanation = z
+  .object({
+    rule: z.object({
+      id: z.string(),
+      kind: z.string(),
+      source: z.string().meta({ description: 'The legal basis in force (an override’s where one applies)' }),
+      reason: z.string().nullable(),
+    }),
+    quantity: z.object({
+      metric: z.string(),
+      name: z
+        .string()
+        .meta({ description: 'value, change, relative_change, moves, projected_value, robust_z, …' }),
+      unit: z.string(),
+    }),
+    period: z.string(),
+    value: z.number(),
+    op: z.enum(['>', '>=', '<', '<=']),
+    threshold: z.number(),
+    margin: z
+      .number()
+      .meta({ description: 'How far beyond the threshold, in the quantity’s unit; > 0 breached' }),
+    levels: z.array(z.object({ severity: z.enum(SEVERITIES), threshold: z.number() })),
+    recovery: z.number().nullable(),
+    override: z
+      .object({
+        source: z.string(),
+        institutions: z.array(z.string()).nullable(),
+        types: z.array(z.string()).nullable(),
+        from: z.string().nullable(),
+        until: z.string().nullable(),
+      })
+      .nullable(),
+    run: z.object({
+      first_period: z.string(),
+      periods: z.number(),
+      for: z.number(),
+      kept_since: z.string().nullable(),
+    }),
+    periods: z.array(explainedPeriod).meta({ description: 'The run, oldest first, at most the last 24' }),
+    periods_omitted: z.number(),
+    detail: z
+      .looseObject({ kind: z.string() })
+      .meta({ description: 'The kind’s own facts: peer statistics, a projection’s fit, a region’s sums, …' }),
+  })
+  .meta({ id: 'AlertExplanation' });
 export const alert = z.object({
   id: z.number(),
   fingerprint: z.string(),
@@ -187,8 +250,15 @@ export const alert = z.object({
   first_period: z.string(),
   periods: z.number(),
   submission_id: z.number().nullable(),
+  region: z
+    .string()
+    .nullable()
+    .meta({ description: 'county:<code>, type:<code> or city:* for a regional alert; null otherwise' }),
   summary: bilingual,
   source: z.string().nullable(),
+  explanation: alertExplanation
+    .nullable()
+    .meta({ description: 'Null for alerts recorded before explanations' }),
   started_at: z.string(),
   fired_at: z.string().nullable(),
   resolved_at: z.string().nullable(),
@@ -208,6 +278,9 @@ export const alertEvent = z.object({
     description:
       'sha256 of the rule files of the evaluation that recorded this event (as GET /rules shows); null for events recorded before rule-set hashes were kept',
   }),
+  explanation: alertExplanation
+    .nullable()
+    .meta({ description: 'Why the alert stood at this transition (a resolution: what cleared it)' }),
 });
 
 const fileProblem = z.object({

@@ -81,7 +81,7 @@ export function renderEmail(payload: AlertPayload, lang: Lang, options: RenderOp
   const s = STRINGS[lang];
   const severity = s.severity[payload.severity];
   const kind = s.kind[payload.kind];
-  const who = payload.institution?.name ?? s.regional;
+  const who = payload.institution?.name ?? payload.region?.name[lang] ?? s.regional;
   const link = `${options.publicUrl.replace(/\/+$/, '')}/api/v1/alerts/${payload.alertId}`;
   const summary = payload.summary[lang];
   // Subjects are one line; a stray newline in a name must not break the header.
@@ -147,7 +147,9 @@ function detailRows(p: AlertPayload, lang: Lang, s: EmailStrings, timeZone: stri
 
 function institutionRow(p: AlertPayload, s: EmailStrings): [string, string] {
   const inst = p.institution;
-  return [s.institution, inst ? `${inst.name}${s.paren(inst.code)}${s.comma}${inst.county}` : s.regional];
+  if (inst) return [s.institution, `${inst.name}${s.paren(inst.code)}${s.comma}${inst.county}`];
+  const region = p.region ? `${p.region.name[p.lang]}${s.paren(p.region.key)}` : '';
+  return [s.institution, region ? `${s.regional}${s.comma}${region}` : s.regional];
 }
 
 /**

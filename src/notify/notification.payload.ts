@@ -40,6 +40,10 @@ export const alertPayloadSchema = z.object({
    * Optional, so rows queued before it existed still read back.
    */
   filing: z.object({ frequency: z.enum(FREQUENCIES), dueDate: z.string().nullable() }).optional(),
+  /** Present for a regional alert: `county:晋江市`, `type:village_bank` or `city:*`, and its name. */
+  region: z.object({ key: z.string(), name: localized }).optional(),
+  /** How far beyond the threshold, in the judged quantity's unit (absent for older rows). */
+  margin: z.number().optional(),
 });
 
 export type AlertPayload = z.output<typeof alertPayloadSchema>;
@@ -124,6 +128,8 @@ export interface NotificationItem {
   readonly metric: { code: string; name: Localized; unit: string };
   /** Set for a missing-filing alert: its frequency and due day. */
   readonly filing?: { readonly frequency: Frequency; readonly dueDate: string | null } | undefined;
+  /** Set for a regional alert. */
+  readonly region?: { readonly key: string; readonly name: Localized } | undefined;
 }
 
 /** Snapshots one notified transition for one route's language. The caller filters on kind first. */
@@ -158,5 +164,7 @@ export function toPayload(item: NotificationItem, kind: MailKind, lang: Lang): A
     summary: { zh: a.summary.zh, en: a.summary.en },
     source: a.source,
     ...(item.filing ? { filing: { frequency: item.filing.frequency, dueDate: item.filing.dueDate } } : {}),
+    ...(item.region ? { region: { key: item.region.key, name: { ...item.region.name } } } : {}),
+    ...(a.explanation ? { margin: a.explanation.margin } : {}),
   };
 }

@@ -149,6 +149,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   let filingContext: FilingContext | undefined;
   let peerContext: PeerContext | undefined;
   let regionContext: RegionContext | undefined;
+  let filingsByInstitution: ReadonlyMap<string, readonly Filing[]> | undefined;
   const active: ActiveAlert[] = [];
   const transitions: Transition[] = [];
   const health: RuleHealth[] = [];
@@ -179,6 +180,10 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
           previousByFingerprint,
           now,
           input.window,
+          (code) => {
+            filingsByInstitution ??= indexFilings(input.filings);
+            return filingsByInstitution.get(code) ?? [];
+          },
         );
       }
       // Loops, not push(...spread): one rule over every institution can hold more alerts than a call
@@ -237,6 +242,8 @@ function evaluateSeriesRule(
   previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
   now: Date,
   window: EvaluationWindow | undefined,
+  /** An institution's current submissions. @throws when the evaluation was given no filings. */
+  filingsOf: (code: string) => readonly Filing[],
 ): RuleOutcome {
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   const metric = catalog.metrics.get(rule.metric);
@@ -250,7 +257,10 @@ function evaluateSeriesRule(
   for (const institution of institutions.values()) {
     if (!ruleApplies(rule, institution)) continue;
     const observed = ofMetric?.get(institution.code);
-    const anyInput = inputs.some((byInstitution) => byInstitution?.has(institution.code));
+    // A missing-data rule judges every period filed, whatever it holds.
+    const anyInput =
+      inputs.some((byInstitution) => byInstitution?.has(institution.code)) ||
+      (rule.kind === 'missing_data' && filingsOf(institution.code).length > 0);
     const prev = hasPrevious
       ? previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))
       : undefined;
@@ -259,7 +269,11 @@ function evaluateSeriesRule(
     // Only a previous alert needs to be marked judged (see evaluate()).
     if (prev) outcome.decided.push(fingerprint);
     const watched = judgement.derive
-      ? judgement.derive((m) => series.get(m)?.get(institution.code) ?? [], metric.frequency)
+      ? judgement.derive(
+          (m) => series.get(m)?.get(institution.code) ?? [],
+          metric.frequency,
+          () => filingsOf(institution.code),
+        )
       : (observed ?? []);
     const thresholdsAt = thresholdsFor(judgement.rule, institution);
     const seed = latest ? seedOf(prev, watched, latest, true) : undefined;
@@ -323,6 +337,18 @@ function valueIn(series: readonly Observation[], period: string): number | undef
     if (o.period === period && (!found || (o.submissionId ?? -1) >= (found.submissionId ?? -1))) found = o;
   }
   return found?.value;
+}
+
+/** Current submissions by institution, for missing-data rules. @throws when none were given. */
+function indexFilings(filings: readonly Filing[] | undefined): Map<string, Filing[]> {
+  if (!filings) throw new Error('filings were not loaded for this evaluation');
+  const index = new Map<string, Filing[]>();
+  for (const f of filings) {
+    const list = index.get(f.institution);
+    if (list) list.push(f);
+    else index.set(f.institution, [f]);
+  }
+  return index;
 }
 
 /** Indexes filings and previous alerts for missing-filing rules. @throws when filings or zone are absent. */

@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import { formatPeriod, mustParsePeriod, type Period } from '../catalog/period.js';
 import { startOfZonedDay } from '../filing/zoned-day.js';
 import { aggregateRegions, evaluate, type InstitutionRef, type Observation } from './evaluate.js';
+import { filingsFrom } from './rule.filing.js';
 import type { Rule } from './rule.schema.js';
 
 /** Everything a replay reads: a rule set, the institutions in scope and their stored history. */
@@ -98,6 +99,8 @@ export function replay(input: ReplayInput): Replay {
       catalog: input.catalog,
       institutions: input.institutions,
       observations: visible,
+      // What was filed by then: every institution and period with a value visible (missing-data rules).
+      filings: filingsFrom(visible),
       previous,
       timeZone: input.timeZone,
       // The institutions replayed are the population here: no one outside them to compare with.

@@ -1,6 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { type Frequency, type Period, parsePeriod, periodOrdinal } from '../catalog/period.js';
-import type { Observation } from './evaluate.js';
+import type { Filing, Observation } from './evaluate.js';
 import type {
   ChangeRule,
   ExpressionRule,
@@ -30,10 +30,14 @@ export interface Judgement {
    * projection fitted over k periods: k − 1). A window of recent periods must reach that far back.
    */
   readonly lookback: (frequency: Frequency) => number;
-  /** Derives the watched series from the institution's series by metric; absent for a threshold rule. */
+  /**
+   * Derives the watched series from the institution's series by metric (and, for a missing-data rule,
+   * its filings: current submissions by period); absent for a threshold rule.
+   */
   readonly derive?: (
     seriesOf: (metric: string) => readonly Observation[],
     frequency: Frequency,
+    filingsOf: () => readonly Filing[],
   ) => Observation[];
 }
 
@@ -93,7 +97,7 @@ function makeJudgement(rule: MetricRule): Judgement {
         rule: plain('>=', [{ severity: rule.severity, threshold: 1 }], rule.for, rule.keep_firing_for),
         inputs: rule.inputs,
         lookback: none,
-        derive: (of, frequency) => absences(rule, of, frequency),
+        derive: (of, frequency, filingsOf) => absences(rule, of(rule.metric), frequency, filingsOf()),
       };
     case 'peer_outlier':
       return {
@@ -110,39 +114,36 @@ function makeJudgement(rule: MetricRule): Judgement {
   }
 }
 
-/** Each filed period (any of the rule's inputs reported): 1 when the rule's metric is not in it, else 0. */
+/**
+ * Each period the institution filed (a current submission of the metric's frequency): 1 when the rule's
+ * metric is not in it, else 0 (the metric's own observation, which may come from a period filed as such).
+ */
 function absences(
   rule: MissingDataRule,
-  seriesOf: (metric: string) => readonly Observation[],
+  own: readonly Observation[],
   frequency: Frequency,
+  filings: readonly Filing[],
 ): Observation[] {
-  // Only which periods were filed matters here: collected by text, each period parsed once.
-  const filed = new Map<string, Observation>();
-  for (const input of rule.inputs) {
-    if (input === rule.metric) continue;
-    for (const o of seriesOf(input)) {
-      const seen = filed.get(o.period);
-      if (!seen || (o.submissionId ?? -1) > (seen.submissionId ?? -1)) filed.set(o.period, o);
-    }
-  }
-  const present = indexByPeriod(seriesOf(rule.metric), frequency);
+  const present = indexByPeriod(own, frequency);
   const periods = new Map<number, Observation>();
-  for (const [text, o] of filed) {
-    const period = parsePeriod(text);
-    if (!period || period.frequency !== frequency) {
-      throw new Error(
-        `${o.institution} ${o.metric}: period ${JSON.stringify(text)} is not a ${frequency} period`,
-      );
+  for (const f of filings) {
+    const period = parsePeriod(f.period);
+    // A submission of the other frequency (a quarter) says nothing about this metric's periods.
+    if (!period || period.frequency !== frequency) continue;
+    const n = periodOrdinal(period);
+    const seen = periods.get(n);
+    if (!seen || (f.submissionId ?? -1) > (seen.submissionId ?? -1)) {
+      periods.set(n, {
+        institution: f.institution,
+        metric: rule.metric,
+        period: f.period,
+        value: 1,
+        submissionId: f.submissionId,
+      });
     }
-    periods.set(periodOrdinal(period), o);
   }
-  for (const [n, { o }] of present) periods.set(n, o);
-  return [...periods]
-    .sort((a, b) => a[0] - b[0])
-    .map(([n, o]) => {
-      const own = present.get(n)?.o;
-      return own ? at(own, 0) : { ...o, metric: rule.metric, value: 1 };
-    });
+  for (const [n, { o }] of present) periods.set(n, at(o, 0));
+  return [...periods].sort((a, b) => a[0] - b[0]).map(([, o]) => o);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ActiveAlert, AlertExplanation, Localized, Transition } from '../al
 import type { Catalog } from '../catalog/catalog.js';
 import { FREQUENCIES, type Frequency } from '../catalog/period.js';
 import { daysOverdue, filingDueDay, periodEndsAt, periodsDue } from '../filing/deadline.js';
-import type { InstitutionRef } from './evaluate.js';
+import type { InstitutionRef, Observation } from './evaluate.js';
 import { fingerprintOf } from './rule.alert.js';
 import { explanation } from './rule.explain.js';
 import type { MissingFilingRule, Rule } from './rule.schema.js';
@@ -59,6 +59,21 @@ export interface RuleOutcome {
   readonly active: ActiveAlert[];
   readonly transitions: Transition[];
   readonly decided: string[];
+}
+
+/**
+ * The filings a set of observations stands for: each institution and period with a value, its newest
+ * submission (a replay's or a test's data, where no submissions are stored).
+ */
+export function filingsFrom(observations: readonly Observation[]): Filing[] {
+  const filings = new Map<string, Filing>();
+  for (const o of observations) {
+    const key = filingKey(o.institution, o.period);
+    const seen = filings.get(key);
+    if (!seen || (o.submissionId ?? -1) > (seen.submissionId ?? -1))
+      filings.set(key, { institution: o.institution, period: o.period, submissionId: o.submissionId });
+  }
+  return [...filings.values()];
 }
 
 /** Index key of a filing: institution and period. */

@@ -164,7 +164,7 @@ function checkRuleFile(
                     file,
                   }
                 : def.kind === 'missing_data'
-                  ? { ...def, inputs: filedWith(def.metric, def.types, catalog), group: name, file }
+                  ? { ...def, inputs: [def.metric], group: name, file }
                   : { ...def, group: name, file },
         );
       });
@@ -276,17 +276,6 @@ function regionProblems(rule: RegionDef, catalog: Catalog): [Key[], string][] {
     }
   }
   return found;
-}
-
-/**
- * The metrics whose presence shows that a period was filed: every metric of `metric`'s frequency that one
- * of the types reports, so a filing lacking `metric` is seen through any other value in it.
- */
-function filedWith(metric: string, types: readonly string[], catalog: Catalog): string[] {
-  const frequency = catalog.metrics.get(metric)?.frequency;
-  return [...catalog.metrics.values()]
-    .filter((m) => m.frequency === frequency && types.some((t) => catalog.reports(t, m.code)))
-    .map((m) => m.code);
 }
 
 /** The metric codes an expression names, in the catalog's order. */

@@ -526,7 +526,10 @@ export type ProjectionRule = z.output<typeof projectionRuleSchema> & RuleOrigin;
 /** A loaded expression rule, with the metrics its expression reads (found when it loaded). */
 export type ExpressionRule = z.output<typeof expressionRuleSchema> &
   RuleOrigin & { readonly inputs: readonly string[] };
-/** A loaded missing-data rule, with the metrics whose filing shows that a period was filed. */
+/**
+ * A loaded missing-data rule; `inputs` is its own metric (what it filed is told by the institution's
+ * current submissions, the evaluation's `filings`).
+ */
 export type MissingDataRule = z.output<typeof missingDataRuleSchema> &
   RuleOrigin & { readonly inputs: readonly string[] };
 /** A loaded missing-filing rule. */

@@ -5,7 +5,17 @@ import { formatProblems } from '../../../src/config/yaml-file.js';
 import { type EvaluationInput, evaluate, type Observation } from '../../../src/rules/evaluate.js';
 import { parseRuleFile } from '../../../src/rules/rule.loader.js';
 import type { MetricRule, Rule } from '../../../src/rules/rule.schema.js';
-import { catalog, day, filingRule, nplRule, obs, quanzhou, regionRule, ruralBank } from './rules.fixture.js';
+import {
+  catalog,
+  day,
+  filingRule,
+  filingsOf,
+  nplRule,
+  obs,
+  quanzhou,
+  regionRule,
+  ruralBank,
+} from './rules.fixture.js';
 
 const B = ruralBank.code;
 const month = (i: number) => `${2022 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
@@ -19,6 +29,7 @@ function run(rule: Rule, observations: readonly Observation[], over: Partial<Eva
     catalog,
     institutions: [ruralBank],
     observations,
+    filings: filingsOf(observations),
     previous: [],
     now: day(1),
     ...over,

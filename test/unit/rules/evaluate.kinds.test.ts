@@ -300,6 +300,7 @@ describe('missing-data rules', () => {
     if (!result.ok) throw new Error(formatProblems(result.problems));
     return result.value[0] as MissingDataRule;
   })();
+  // Each period with values is one filing (a current submission), as an upload stores it.
   const judge = (values: Record<string, Record<string, number>>, previous: ActiveAlert[] = []) =>
     evaluate({
       rules: [rule],
@@ -308,15 +309,42 @@ describe('missing-data rules', () => {
       observations: Object.entries(values).flatMap(([period, byMetric], i) =>
         Object.entries(byMetric).map(([metric, value]) => obs(ruralBank.code, metric, period, value, i + 1)),
       ),
+      filings: Object.keys(values).map((period, i) => ({
+        institution: ruralBank.code,
+        period,
+        submissionId: i + 1,
+      })),
       previous,
       now: day(1),
     });
 
-  it('reads every monthly metric the type reports, to see a filing that lacks the metric', () => {
-    expect(rule.inputs).toEqual(
-      expect.arrayContaining(['npl_ratio', 'npl_balance', 'total_loans', 'liquidity_ratio']),
-    );
-    expect(rule.inputs).not.toContain('capital_adequacy_ratio'); // quarterly
+  it('reads its own metric and the filings, not every metric the type reports', () => {
+    expect(rule.inputs).toEqual(['npl_ratio']);
+    const unloaded = evaluate({
+      rules: [rule],
+      catalog,
+      institutions: [ruralBank],
+      observations: [obs(ruralBank.code, 'liquidity_ratio', '2024-06', 40)],
+      previous: [],
+      now: day(1),
+    });
+    expect(unloaded.health).toEqual([
+      { ruleId: 'npl_missing', ok: false, error: 'filings were not loaded for this evaluation' },
+    ]);
+  });
+
+  it('judges monthly filings only: a quarter filed says nothing about a monthly metric', () => {
+    const quarter = evaluate({
+      rules: [rule],
+      catalog,
+      institutions: [ruralBank],
+      observations: [obs(ruralBank.code, 'capital_adequacy_ratio', '2024-Q2', 12)],
+      filings: [{ institution: ruralBank.code, period: '2024-Q2', submissionId: 1 }],
+      previous: [],
+      now: day(1),
+    });
+    expect(quarter.active).toEqual([]);
+    expect(quarter.health.every((h) => h.ok)).toBe(true);
   });
 
   it('fires for a filed period without the metric and resolves when a later filing has it', () => {

@@ -9,6 +9,7 @@ import {
   type InstitutionRef,
   type Observation,
 } from '../../../src/rules/evaluate.js';
+import { filingsFrom } from '../../../src/rules/rule.filing.js';
 import type {
   MetricRule,
   MissingFilingRule,
@@ -234,6 +235,7 @@ export function playTimeline(
       catalog,
       institutions: [institution],
       observations,
+      filings: filingsOf(observations),
       previous,
       now: day(i + 1),
     };
@@ -251,6 +253,9 @@ export function playTimeline(
     ];
   });
 }
+
+/** The filings observations stand for (see `filingsFrom`). */
+export const filingsOf = filingsFrom;
 
 /** The three fixture institutions, and an evaluation in which the rural bank's NPL alert fires. */
 export const base = { catalog, institutions: [ruralBank, villageBank, guaranteeFirm] };
