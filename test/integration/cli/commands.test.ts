@@ -224,6 +224,32 @@ describe('CLI commands', () => {
     expect(jsonError.message).toMatch(/row 1 \(type\): \[invalid_field\]/);
   });
 
+  it('institutions import reads attributes from an attributes column, and names a bad one by row and field', async () => {
+    const csv = file(
+      'guarantee-firms.csv',
+      [
+        'code,name,type,county,attributes',
+        'CLI-FG1,泉州测试政府性担保,financing_guarantee,市本级,government_backed',
+        'CLI-FG2,开发区测试科技担保,financing_guarantee,泉州开发区,small_micro_focused=true;government_backed=false',
+        'CLI-FG3,石狮测试担保,financing_guarantee,石狮市,',
+      ].join('\n'),
+    );
+    expect(await institutionsImportCommand(config, logger, csv)).toBe('institutions: 3 created, 0 updated');
+
+    const bad = file(
+      'bad-attributes.csv',
+      [
+        'code,name,type,county,attributes',
+        'CLI-ML1,测试小贷,microloan,南安市,government_backed',
+        'CLI-FG4,测试担保,financing_guarantee,南安市,small_micro_focused=yes',
+      ].join('\n'),
+    );
+    const error = await failure(() => institutionsImportCommand(config, logger, bad));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/row 2 \(attributes\.government_backed\): \[attribute_not_for_type\]/);
+    expect(error.message).toMatch(/row 3 \(attributes\.small_micro_focused\): \[invalid_attribute_value\]/);
+  });
+
   it('keys create prints the token once; keys list shows its prefix, never the token; keys revoke revokes', async () => {
     const created = await keysCreateCommand(config, logger, {
       role: 'institution',
