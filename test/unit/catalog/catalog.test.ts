@@ -63,6 +63,47 @@ describe('the shipped catalog', () => {
     });
   });
 
+  it('adds up the NPL balance and total funding from their parts, and derives ratios through them', () => {
+    const catalog = shipped();
+    expect(
+      catalog.derive('village_bank', {
+        substandard_loans: 30,
+        doubtful_loans: 20,
+        loss_loans: 10,
+        total_loans: 1000,
+        overdue_90_loans: 45,
+      }),
+    ).toEqual({ npl_balance: 60, npl_ratio: 6, overdue90_npl_ratio: 75 });
+    expect(
+      catalog.derive('microloan', {
+        non_standard_funding: 800,
+        standardized_funding: 3200,
+        net_assets: 1000,
+      }),
+    ).toEqual({
+      total_funding: 4000,
+      funding_leverage: 4,
+      non_standard_funding_leverage: 0.8,
+      standardized_funding_leverage: 3.2,
+    });
+    expect(
+      catalog.derive('rural_credit_cooperative', {
+        core_tier1_capital: 90,
+        core_tier1_deductions: 10,
+        tier1_capital_net: 85,
+        risk_weighted_assets: 1000,
+        adjusted_exposure: 1700,
+      }),
+    ).toEqual({ core_tier1_ratio: 8, tier1_ratio: 8.5, leverage_ratio: 5 });
+    expect(
+      catalog.derive('pawn', { registered_capital: 5000, net_assets: 4400, bank_borrowings: 4400 }),
+    ).toEqual({
+      bank_borrowing_to_capital_ratio: 88,
+      bank_borrowing_to_equity_ratio: 100,
+      net_assets_to_capital_ratio: 88,
+    });
+  });
+
   it('keeps a reported ratio, and derives nothing from a zero denominator or a missing input', () => {
     const catalog = shipped();
     expect(catalog.derive('village_bank', { npl_balance: 62, total_loans: 1000, npl_ratio: 6 })).toEqual({});
