@@ -194,7 +194,7 @@ export function ruleMetrics(rules: readonly Rule[]): Set<string> {
 }
 
 /**
- * The institutions as the evaluator sees them. `establishedAt` is when filings start being owed: the
+ * The institutions as the evaluator sees them, with the attributes rules select by. `establishedAt` is when filings start being owed: the
  * later of the institution's registration in RiskWatch (`created_at`) and its `established_on` day (start
  * of that day in the regulator's zone). Missing-filing rules expect no period that ended before it, so
  * registering a long-established firm does not raise alerts for months it could not have filed here.
@@ -208,7 +208,7 @@ export async function loadInstitutionRefs(
   if (codes?.length === 0) return [];
   let q = db
     .selectFrom('institutions')
-    .select(['code', 'name', 'type', 'county', 'established_on', 'created_at']);
+    .select(['code', 'name', 'type', 'county', 'attributes', 'established_on', 'created_at']);
   if (codes) q = q.where('code', '=', anyOf(codes));
   const rows = await q.orderBy('code').execute();
   return rows.map(({ established_on, created_at, ...i }) => ({

@@ -14,6 +14,21 @@ export const institutionTypeSchema = z.strictObject({
 
 export const countySchema = z.strictObject({ code: z.string().min(1), en: z.string().min(1) });
 
+/** The kinds of value an institution attribute takes; booleans only for now. */
+export const ATTRIBUTE_VALUES = ['boolean'] as const;
+
+/**
+ * A known institution attribute: a fact about some institutions of some types that rules select by
+ * (a government-backed guarantee firm, a guarantee firm mainly serving small/micro firms and agriculture).
+ * Institutions may carry only declared attributes, of the types listed here.
+ */
+export const institutionAttributeSchema = z.strictObject({
+  code,
+  name: bilingual,
+  types: z.array(code).min(1),
+  value: z.enum(ATTRIBUTE_VALUES).default('boolean'),
+});
+
 export const metricSchema = z.strictObject({
   code,
   name: bilingual,
@@ -73,6 +88,7 @@ export const catalogFileSchema = z.preprocess(
   z.strictObject({
     institution_types: z.array(institutionTypeSchema).min(1),
     counties: z.array(countySchema).min(1),
+    institution_attributes: z.array(institutionAttributeSchema).default([]),
     validation: validationSchema,
     metrics: z.array(metricSchema).min(1),
     filing_deadlines: filingDeadlinesSchema,
@@ -81,6 +97,7 @@ export const catalogFileSchema = z.preprocess(
 
 export type InstitutionTypeDef = z.output<typeof institutionTypeSchema>;
 export type CountyDef = z.output<typeof countySchema>;
+export type InstitutionAttributeDef = z.output<typeof institutionAttributeSchema>;
 export type ValidationDef = z.output<typeof validationSchema>;
 export type MetricDef = z.output<typeof metricSchema>;
 export type FilingDeadlinesDef = z.output<typeof filingDeadlinesSchema>;

@@ -6,6 +6,7 @@ import {
   type CatalogFile,
   type CountyDef,
   catalogFileSchema,
+  type InstitutionAttributeDef,
   type InstitutionTypeDef,
   type MetricDef,
   type ValidationDef,
@@ -43,6 +44,8 @@ export interface ValidationPolicy {
 export class Catalog {
   readonly types: ReadonlyMap<string, InstitutionTypeDef>;
   readonly counties: ReadonlyMap<string, CountyDef>;
+  /** The institution attributes institutions may carry and rules may select by. */
+  readonly attributes: ReadonlyMap<string, InstitutionAttributeDef>;
   readonly metrics: ReadonlyMap<string, MetricDef>;
   /** Metrics by their zh or en name, for header aliases. */
   readonly metricsByName: ReadonlyMap<string, MetricDef>;
@@ -55,6 +58,7 @@ export class Catalog {
   private constructor(file: CatalogFile, formulas: CompiledFormula[], checks: CompiledCheck[]) {
     this.types = new Map(file.institution_types.map((t) => [t.code, t]));
     this.counties = new Map(file.counties.map((c) => [c.code, c]));
+    this.attributes = new Map(file.institution_attributes.map((a) => [a.code, a]));
     this.metrics = new Map(file.metrics.map((m) => [m.code, m]));
     this.metricsByName = new Map(
       file.metrics.flatMap((m) => [[m.name.zh, m] as const, [m.name.en.toLowerCase(), m] as const]),
@@ -78,6 +82,11 @@ export class Catalog {
   /** Whether an institution of `type` reports `metric`. */
   reports(type: string, metric: string): boolean {
     return this.metrics.get(metric)?.types.includes(type) ?? false;
+  }
+
+  /** Whether an institution of `type` may carry attribute `attribute`. */
+  carries(type: string, attribute: string): boolean {
+    return this.attributes.get(attribute)?.types.includes(type) ?? false;
   }
 
   /** Metrics reported by one institution type, in catalog order. */
@@ -123,13 +132,33 @@ export class Catalog {
     };
     duplicates(file.institution_types, 'institution_types');
     duplicates(file.counties, 'counties');
+    duplicates(file.institution_attributes, 'institution_attributes');
     duplicates(file.metrics, 'metrics');
 
     const typeCodes = new Set(file.institution_types.map((t) => t.code));
+    file.institution_attributes.forEach((a, i) => {
+      a.types.forEach((t, k) => {
+        if (!typeCodes.has(t))
+          problem(`institution_attributes[${i}].types[${k}]`, `unknown institution type ${t}`);
+      });
+    });
+    // Names are upload header aliases: two metrics with one name would make a header ambiguous.
+    const names = new Map<string, string>();
+    file.metrics.forEach((m, i) => {
+      for (const [lang, name] of [
+        ['zh', m.name.zh],
+        ['en', m.name.en.toLowerCase()],
+      ] as const) {
+        const first = names.get(name);
+        if (first) problem(`metrics[${i}].name.${lang}`, `name ${name} is already the name of ${first}`);
+        else names.set(name, m.code);
+      }
+    });
     const metricCodes = file.metrics.map((m) => m.code);
     const env = new Environment();
     for (const m of metricCodes) env.registerVariable(m, 'double');
 
+    const metricsByCode = new Map(file.metrics.map((d) => [d.code, d]));
     const compiled = new Map<string, CompiledFormula>();
     file.metrics.forEach((m, i) => {
       for (const t of m.types)
@@ -149,6 +178,25 @@ export class Catalog {
         problem(`metrics[${i}].formula`, 'must not refer to the metric itself');
         return;
       }
+      // A formula is computed from one institution's values for one period: its inputs must be of the
+      // metric's frequency and reported by every type that reports the metric.
+      let usable = true;
+      for (const input of inputs) {
+        const def = metricsByCode.get(input);
+        if (def && def.frequency !== m.frequency) {
+          problem(
+            `metrics[${i}].formula`,
+            `${input} is ${def.frequency}, ${m.code} is ${m.frequency}: one period cannot hold both`,
+          );
+          usable = false;
+        }
+        const missing = m.types.filter((t) => !def?.types.includes(t));
+        if (def && missing.length > 0) {
+          problem(`metrics[${i}].formula`, `${missing.join(', ')} report ${m.code} but not ${input}`);
+          usable = false;
+        }
+      }
+      if (!usable) return;
       const run = env.parse(m.formula);
       compiled.set(m.code, {
         metric: m.code,

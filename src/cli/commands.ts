@@ -14,6 +14,7 @@ import { migrateToLatest } from '../db/migrator.js';
 import { AppError } from '../http/app-error.js';
 import { decodeText } from '../ingest/decode.js';
 import { ingestFile } from '../ingest/submission.service.js';
+import { parseAttributeCell } from '../institutions/institution.attributes.js';
 import { saveInstitutions } from '../institutions/institution.service.js';
 import { loadRuleTestFile, ruleTestFilesIn } from '../rules/rule-test.loader.js';
 import { formatSuiteResult } from '../rules/rule-test.report.js';
@@ -195,7 +196,11 @@ export async function keysRevokeCommand(
   });
 }
 
-/** `institutions import <file>`: a CSV with code,name,type,county[,credit_code] or a JSON array. */
+/**
+ * `institutions import <file>`: a CSV with code,name,type,county[,credit_code,established_on,attributes]
+ * or a JSON array. A CSV's `attributes` cell lists attribute codes separated by `;` (each true), or
+ * `code=true|false`.
+ */
 export async function institutionsImportCommand(
   config: Config,
   logger: Logger,
@@ -211,7 +216,13 @@ export async function institutionsImportCommand(
           string,
           string
         >[]
-      ).map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== '')));
+      ).map((r) =>
+        Object.fromEntries(
+          Object.entries(r)
+            .filter(([, v]) => v !== '')
+            .map(([k, v]) => (k === 'attributes' ? [k, parseAttributeCell(v)] : [k, v])),
+        ),
+      );
   return withServices(config, logger, async (s) => {
     // In a CSV the header is row 1, as in observation uploads; a JSON array counts items from 1.
     const result = await saveInstitutions(s.db, s.rules.current().catalog, items, 'cli', json ? 1 : 2).catch(

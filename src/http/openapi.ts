@@ -214,7 +214,7 @@ export function buildOpenApiDocument(publicUrl: string) {
   route(['admin', 'supervisor', 'institution'], {
     method: 'get',
     path: '/api/v1/catalog',
-    summary: 'Institution types, counties and metrics',
+    summary: 'Institution types, counties, institution attributes and metrics',
     responses: { 200: json(z.record(z.string(), z.unknown()), 'Catalog') },
   });
   route(['admin', 'supervisor', 'institution'], {

@@ -15,7 +15,14 @@ export const institutionInputSchema = z.strictObject({
   credit_code: z.string().trim().toUpperCase().optional(),
   /** No data is expected, or accepted, for periods that ended before this date. */
   established_on: z.iso.date().optional(),
-  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /** Checked against the catalog's `institution_attributes` by the service (declared, for the type, boolean). */
+  attributes: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .meta({
+      description:
+        'Attributes rules select by, e.g. {"government_backed": true}: each declared in the catalog (GET /catalog, institution_attributes) for the institution type, true or false',
+    }),
 });
 export type InstitutionInput = z.output<typeof institutionInputSchema>;
 

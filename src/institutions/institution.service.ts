@@ -4,11 +4,12 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Database } from '../db/schema.js';
 import { AppError, type ProblemDetail } from '../http/app-error.js';
 import { isValidCreditCode } from './credit-code.js';
+import { attributeProblems } from './institution.attributes.js';
 import { upsertInstitutions } from './institution.repository.js';
 import { type InstitutionInput, institutionInputSchema } from './institution.schema.js';
 
 /**
- * Validates institutions against the schema and the catalog (type, county, credit code), reporting
+ * Validates institutions against the schema and the catalog (type, county, attributes, credit code), reporting
  * every problem with its `row`: the item's position counted from `firstRow` (1 for a JSON array, 2 for a
  * CSV file whose header is row 1).
  */
@@ -49,6 +50,7 @@ export function validateInstitutions(
         message: `Unknown county ${i.county}; known: ${[...catalog.counties.keys()].join(', ')}`,
       });
     }
+    errors.push(...attributeProblems(catalog, i.type, i.attributes, row));
     if (i.credit_code !== undefined && !isValidCreditCode(i.credit_code)) {
       errors.push({
         code: 'invalid_credit_code',

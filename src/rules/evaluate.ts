@@ -3,7 +3,6 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { MetricDef } from '../catalog/catalog.schema.js';
 import { mustParsePeriod } from '../catalog/period.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
-import { ruleApplies } from './rule.applies.js';
 import { judgementOf } from './rule.derived.js';
 import { continueExplanation, explainSeries, seriesDetail } from './rule.explain.js';
 import {
@@ -23,6 +22,7 @@ import {
   type RegionTotal,
 } from './rule.region.js';
 import type { Rule, SeriesKindRule } from './rule.schema.js';
+import { ruleCovers } from './rule.scope.js';
 import { type Assessment, assessSeries } from './rule.series.js';
 import { type ThresholdsAt, thresholdsFor } from './rule.thresholds.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
@@ -38,6 +38,11 @@ export interface InstitutionRef {
   name: string;
   type: string;
   county: string;
+  /**
+   * The attributes the institution carries (`{ government_backed: true }`): rules with a `where`
+   * filter and overrides by attribute select by them. Absent, or an attribute not there: false.
+   */
+  attributes?: Readonly<Record<string, unknown>> | undefined;
   /**
    * Since when the institution exists for supervision: missing-filing rules do not expect periods
    * that ended before it. When absent, every period is expected.
@@ -124,8 +129,8 @@ export interface EvaluationResult {
  * Pure and deterministic: outputs are sorted by fingerprint (health by rule id), and evaluating the
  * same input again with `previous` set to the returned `active` yields no transitions.
  *
- * - Threshold rules: each rule × listed institution whose type the rule covers is judged at the
- *   series' latest period. No observation for the metric: the previous alert stays as it is (lack of
+ * - Threshold rules: each rule × listed institution the rule covers (its type, and its attributes
+ *   where the rule has a `where` filter) is judged at the series' latest period. No observation for the metric: the previous alert stays as it is (lack of
  *   data never resolves).
  * - Missing-filing rules: each rule × listed institution × period due (see `evaluateFilingRule`)
  *   fires at once without a filing and resolves when one exists.
@@ -137,8 +142,9 @@ export interface EvaluationResult {
  * - A rule that throws is isolated: its health carries the error and its previous alerts stay as
  *   they are, while the other rules run.
  * - A previous alert resolves when its rule no longer judges it a breach, when its rule is gone, or
- *   when the rule no longer covers the institution's type or the alert's metric (`filing:<frequency>`
- *   for a missing filing, so a rule of the other kind under the same id resolves it too).
+ *   when the rule no longer covers the institution (its type, or its attributes under the rule's
+ *   `where`) or the alert's metric (`filing:<frequency>` for a missing filing, so a rule of the other
+ *   kind under the same id resolves it too).
  */
 export function evaluate(input: EvaluationInput): EvaluationResult {
   const { rules, catalog, previous, now } = input;
@@ -217,7 +223,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
       rule !== undefined &&
       alertMetricOf(rule) === prev.metric &&
       (prev.institution === null) === (rule.kind === 'region_aggregate') &&
-      (institution === undefined || rule.types.includes(institution.type));
+      (institution === undefined || ruleCovers(rule, institution));
     if (stillApplies) active.push(prev);
     else transitions.push(resolveAlert(prev, now));
   }
@@ -255,7 +261,7 @@ function evaluateSeriesRule(
   // Fingerprints are made only where needed: a bulk evaluation judges hundreds of thousands of series.
   const hasPrevious = previousByFingerprint.size > 0;
   for (const institution of institutions.values()) {
-    if (!ruleApplies(rule, institution)) continue;
+    if (!ruleCovers(rule, institution)) continue;
     const observed = ofMetric?.get(institution.code);
     // A missing-data rule judges every period filed, whatever it holds.
     const anyInput =

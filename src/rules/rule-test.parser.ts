@@ -7,6 +7,7 @@ import { periodEndsAt } from '../filing/deadline.js';
 import { fingerprintOf } from './rule.alert.js';
 import { parseRegionKey, regionKey } from './rule.region-ref.js';
 import type { Rule } from './rule.schema.js';
+import { ruleCovers } from './rule.scope.js';
 import {
   parsePeriodList,
   parseSeriesValues,
@@ -234,8 +235,24 @@ function checkInstitutions(
       context.report([...at, 'type'], `unknown institution type ${def.type}`);
     if (!context.catalog.counties.has(def.county))
       context.report([...at, 'county'], `unknown county ${def.county}`);
-    const { established, ...rest } = def;
-    institutions.set(def.code, { ...rest, ...(established ? { established } : {}) });
+    for (const code of Object.keys(def.attributes ?? {})) {
+      const declared = context.catalog.attributes.get(code);
+      if (!declared) {
+        const known = [...context.catalog.attributes.keys()].join(', ');
+        context.report([...at, 'attributes', code], `unknown institution attribute ${code}; known: ${known}`);
+      } else if (context.catalog.types.has(def.type) && !declared.types.includes(def.type)) {
+        context.report(
+          [...at, 'attributes', code],
+          `institution type ${def.type} cannot carry attribute ${code} (declared for ${declared.types.join(', ')})`,
+        );
+      }
+    }
+    const { established, attributes, ...rest } = def;
+    institutions.set(def.code, {
+      ...rest,
+      ...(established ? { established } : {}),
+      ...(attributes ? { attributes } : {}),
+    });
   });
   return institutions;
 }
@@ -498,6 +515,16 @@ function identify(
   if (!rule.types.includes(institution.type)) {
     // Such an expectation could never be met: say why rather than let it fail as a missing alert.
     context.report(keys, `rule ${rule.id} does not cover ${code}, of type ${institution.type}`);
+    return undefined;
+  }
+  if (!ruleCovers(rule, institution)) {
+    const filter = Object.entries(rule.where?.attributes ?? {})
+      .map(([a, v]) => `${a}: ${v}`)
+      .join(', ');
+    context.report(
+      keys,
+      `rule ${rule.id} does not cover ${code}: it judges only institutions with ${filter}`,
+    );
     return undefined;
   }
   if (rule.kind === 'missing_filing') {

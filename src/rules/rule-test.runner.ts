@@ -66,6 +66,7 @@ export function runRuleTest(suite: RuleTestSuite, test: RuleTest): RuleTestResul
     name: i.name,
     type: i.type,
     county: i.county,
+    ...(i.attributes ? { attributes: i.attributes } : {}),
     // Filings are owed from the test's first period, unless the institution came later.
     establishedAt: startOfZonedDay(i.established ?? startDay, timeZone),
   }));

@@ -32,7 +32,10 @@ const timeZone = z.string().refine((zone) => {
   }
 }, 'must be an IANA time zone such as Asia/Shanghai');
 
-/** An institution of the test, as the evaluator sees it; `established` limits the filings owed. */
+/**
+ * An institution of the test, as the evaluator sees it; `established` limits the filings owed and
+ * `attributes` are what rules with a `where` filter and overrides by attribute select by.
+ */
 export const testInstitutionSchema = z.strictObject({
   code: text,
   name: text,
@@ -42,6 +45,8 @@ export const testInstitutionSchema = z.strictObject({
     .string()
     .refine((d) => parseDay(d) !== undefined, 'must be a day such as 2024-03-05')
     .optional(),
+  /** Declared in the catalog for the institution's type; rules' `where` and overrides select by them. */
+  attributes: z.record(z.string(), z.boolean({ error: 'must be true or false' })).optional(),
 });
 
 /** A later value for a period: a late filing, or a corrected resubmission replacing the value. */

@@ -34,6 +34,8 @@ export interface TestInstitution {
   readonly type: string;
   readonly county: string;
   readonly established?: string;
+  /** The attributes it carries, as the catalog declares them. */
+  readonly attributes?: Readonly<Record<string, boolean>>;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { InstitutionRef, Observation } from './evaluate.js';
 import { fingerprintOf } from './rule.alert.js';
 import { explanation } from './rule.explain.js';
 import type { MissingFilingRule, Rule } from './rule.schema.js';
+import { ruleCovers } from './rule.scope.js';
 import { renderFilingSummary } from './rule.template.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
 
@@ -87,7 +88,7 @@ export function ruleKey(ruleId: string, institution: string | null): string {
 }
 
 /**
- * Judges one missing-filing rule for every listed institution of its types. The periods judged are
+ * Judges one missing-filing rule for every listed institution it covers (its types, and its `where`). The periods judged are
  * the rule's `lookback` latest periods whose deadline has passed at `now`, less those that ended
  * before the institution existed (`establishedAt`), plus the periods of the institution's active
  * alerts of this rule (a filing still missing stays an alert after its period leaves the window).
@@ -117,7 +118,7 @@ export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext):
 
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   for (const institution of ctx.institutions) {
-    if (!rule.types.includes(institution.type)) continue;
+    if (!ruleCovers(rule, institution)) continue;
     const since = institution.establishedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
     // Expected: the institution existed when the period ended (balances are reported as at its end).
     let periods: readonly string[] =

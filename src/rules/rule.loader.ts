@@ -34,7 +34,7 @@ type Key = string | number;
 /**
  * Reads every `*.rules.yaml` in `rulesDir` (sorted by name) and validates it against the schema and
  * the catalog. Every problem of every file comes back in one pass, each with file, path and line:
- * schema errors, unknown metrics or types, a type that does not report the metric (or, for a
+ * schema errors, unknown metrics, types or institution attributes (in `where` and overrides), a type that does not report the metric (or, for a
  * missing-filing rule, no metric of its frequency), duplicate rule ids
  * across files, unknown template placeholders and thresholds out of order. Never throws for content;
  * on any problem no rule set is returned, so a caller reloading keeps its previous rules.
@@ -179,7 +179,7 @@ function checkRuleFile(
 
 /** Problems of a schema-valid rule against the catalog, as (path below the rule, message) pairs. */
 function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string][] {
-  const found: [Key[], string][] = [];
+  const found: [Key[], string][] = attributeProblems(rule, catalog);
   if (rule.kind === 'missing_filing') {
     // A type that reports nothing of this frequency has nothing to file for it.
     rule.types.forEach((type, i) => {
@@ -221,6 +221,51 @@ function crossReferenceProblems(rule: RuleDef, catalog: Catalog): [Key[], string
 }
 
 type RegionDef = Extract<RuleDef, { kind: 'region_aggregate' }>;
+
+/**
+ * The attributes a rule's `where` and its overrides select by must be declared in the catalog, as
+ * booleans. A `where` attribute must be one every type of the rule may carry (a type that cannot carry it
+ * would be listed for nothing); an override's, one that some type of the rule may carry.
+ */
+function attributeProblems(rule: RuleDef, catalog: Catalog): [Key[], string][] {
+  const found: [Key[], string][] = [];
+  const declared = (code: string, at: Key[]): boolean => {
+    if (catalog.attributes.has(code)) return true;
+    const known = [...catalog.attributes.keys()];
+    found.push([
+      at,
+      `unknown institution attribute ${code}; known: ${known.length > 0 ? known.join(', ') : '(none declared in catalog.yaml)'}`,
+    ]);
+    return false;
+  };
+  const carriers = (code: string) => catalog.attributes.get(code)?.types.join(', ') ?? '';
+  for (const code of Object.keys(rule.where?.attributes ?? {})) {
+    const at: Key[] = ['where', 'attributes', code];
+    if (!declared(code, at)) continue;
+    for (const type of rule.types) {
+      if (catalog.types.has(type) && !catalog.carries(type, code)) {
+        found.push([
+          at,
+          `institution type ${type} cannot carry attribute ${code} (declared for ${carriers(code)})`,
+        ]);
+      }
+    }
+  }
+  const overrides = 'overrides' in rule ? rule.overrides : [];
+  overrides.forEach((o, i) => {
+    for (const code of Object.keys(o.attributes ?? {})) {
+      const at: Key[] = ['overrides', i, 'attributes', code];
+      if (!declared(code, at)) continue;
+      if (!rule.types.some((type) => catalog.carries(type, code))) {
+        found.push([
+          at,
+          `none of the rule's types can carry attribute ${code} (declared for ${carriers(code)})`,
+        ]);
+      }
+    }
+  });
+  return found;
+}
 
 /**
  * What a region-aggregate rule sums: its own `numerator`, `denominator` (and `scale`, default 1), or else

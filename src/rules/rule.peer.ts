@@ -3,12 +3,12 @@ import type { Catalog } from '../catalog/catalog.js';
 import { type Frequency, mustParsePeriod, parsePeriod, periodOrdinal } from '../catalog/period.js';
 import type { InstitutionRef, Observation, SeriesIndex } from './evaluate.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
-import { ruleApplies } from './rule.applies.js';
 import { judgementOf } from './rule.derived.js';
 import { continueExplanation, explainSeries } from './rule.explain.js';
 import type { RuleOutcome } from './rule.filing.js';
 import { type PeerGroup, peerGroup, percentileOf, percentileRank, robustZ } from './rule.peer-stats.js';
 import type { PeerOutlierRule } from './rule.schema.js';
+import { ruleCovers } from './rule.scope.js';
 import { assessSeries } from './rule.series.js';
 import { formatNumber } from './rule.template.js';
 import { thresholdsFor } from './rule.thresholds.js';
@@ -60,7 +60,7 @@ export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleO
   const hasPrevious = ctx.previousByFingerprint.size > 0;
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   for (const institution of ctx.institutions.values()) {
-    if (!ruleApplies(rule, institution)) continue;
+    if (!ruleCovers(rule, institution)) continue;
     const observed = ofMetric?.get(institution.code);
     const prev = hasPrevious
       ? ctx.previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))
@@ -188,7 +188,7 @@ function peerGroups(
 ): Map<string, Map<number, PeerGroup>> {
   const values = new Map<string, Map<number, { period: string; values: number[] }>>();
   const collect = (institution: InstitutionRef, series: readonly Observation[] | undefined) => {
-    if (!series || !ruleApplies(rule, institution)) return;
+    if (!series || !ruleCovers(rule, institution)) return;
     let ofType = values.get(institution.type);
     if (!ofType) {
       ofType = new Map();

@@ -1,9 +1,9 @@
 import { REGION_SCOPES, type RegionRef, type RegionScope } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { InstitutionRef, Observation } from './evaluate.js';
-import { ruleApplies } from './rule.applies.js';
 import { regionKey, regionsOf } from './rule.region-ref.js';
 import type { RegionAggregateRule, Rule } from './rule.schema.js';
+import { ruleCovers } from './rule.scope.js';
 
 /**
  * The sums of one region-aggregate rule's members in one region and period. Members are the
@@ -33,7 +33,7 @@ export interface RegionTotal {
  * computes the same in SQL. For each such rule R, with components N / D × scale and types T:
  *
  * - **Candidates**: every institution in `institutions` (the whole population, not an evaluation's
- *   scope) that R covers: its type is in T (`ruleApplies`).
+ *   scope) that R covers: its type is in T (`ruleCovers`: and its attributes satisfy the rule's `where`).
  * - **Members in period P**: candidates with an observation of N and of D for the period text P (current
  *   versions; reported or derived alike; the newest submission where two share a period), both finite.
  * - **Regions**: a member counts in its county (`county:<its county>`), its type (`type:<its type>`) and
@@ -96,7 +96,7 @@ export function aggregateRegions(
     // region key → period → running sums; keys made once per institution, not per observation.
     const sums = new Map<string, { region: RegionRef; byPeriod: Map<string, Sum> }>();
     for (const institution of population) {
-      if (!ruleApplies(rule, institution)) continue;
+      if (!ruleCovers(rule, institution)) continue;
       const ns = numerators?.get(institution.code);
       const ds = denominators?.get(institution.code);
       if (!ns || !ds) continue;

@@ -3,13 +3,13 @@ import type { Catalog } from '../catalog/catalog.js';
 import { mustParsePeriod, parsePeriod } from '../catalog/period.js';
 import type { InstitutionRef, Observation } from './evaluate.js';
 import { fingerprintOf } from './rule.alert.js';
-import { ruleApplies } from './rule.applies.js';
 import { judgementOf } from './rule.derived.js';
 import { continueExplanation, explainSeries } from './rule.explain.js';
 import type { RuleOutcome } from './rule.filing.js';
 import { regionKey, regionName, regionOfAlert, regionsOf } from './rule.region-ref.js';
 import type { RegionTotal, RegionTotalsIndex } from './rule.region-totals.js';
 import type { RegionAggregateRule } from './rule.schema.js';
+import { ruleCovers } from './rule.scope.js';
 import { assessSeries } from './rule.series.js';
 import { renderRegionSummary } from './rule.template.js';
 import { thresholdsFor } from './rule.thresholds.js';
@@ -68,7 +68,7 @@ export function evaluateRegionRule(rule: RegionAggregateRule, ctx: RegionContext
   }
   const judged = new Map<string, RegionRef>();
   for (const institution of ctx.institutions.values()) {
-    if (!ruleApplies(rule, institution)) continue;
+    if (!ruleCovers(rule, institution)) continue;
     for (const region of regionsOf(rule, institution)) judged.set(regionKey(region), region);
   }
   for (const [key, a] of previous) if (!judged.has(key)) judged.set(key, regionOfAlert(a) as RegionRef);

@@ -67,11 +67,26 @@ function noDuplicateTypes(rule: { types: readonly string[] }, ctx: z.RefinementC
   });
 }
 
-/** Fields every rule has: its id, the types it covers, its legal basis, and messages using `placeholders`. */
+/**
+ * Institution attributes to select by (`{ government_backed: true }`): each one named must have the value
+ * given, an attribute not carried counting as false. Checked against the catalog's declarations on load.
+ */
+export const attributeFilterSchema = z
+  .record(code, z.boolean({ error: 'must be true or false' }))
+  .refine((filter) => Object.keys(filter).length > 0, 'name at least one attribute');
+
+/** A rule's filter within its types: only institutions whose attributes match are judged. */
+const whereSchema = z.strictObject({ attributes: attributeFilterSchema });
+
+/**
+ * Fields every rule has: its id, the types it covers (narrowed by `where`), its legal basis, and
+ * messages using `placeholders`.
+ */
 function ruleFields(placeholders: readonly string[]) {
   return {
     id: code,
     types: z.array(code).min(1),
+    where: whereSchema.optional(),
     source: z.string().trim().min(1),
     reason: z.string().trim().min(1).optional(),
     summary: z.strictObject({ zh: templateOf(placeholders), en: templateOf(placeholders) }),
@@ -95,13 +110,16 @@ const periodText = z.string().refine((text) => parsePeriod(text) !== undefined, 
 });
 
 /**
- * Other levels for some institutions, from a period on: a type's stricter limits, or the requirement a
- * supervisor set for one institution (e.g. one bank's provision coverage set at 140% within the
- * 120–150% band). Exactly one of `types` and `institutions`.
+ * Other levels for some institutions, from a period on: a type's stricter limits, the limit of the
+ * institutions carrying an attribute (guarantee firms mainly serving small/micro firms and agriculture may
+ * run 15x instead of 10x), or the requirement a supervisor set for one institution (e.g. one bank's
+ * provision coverage set at 140% within the 120–150% band). Exactly one of `types`, `attributes` and
+ * `institutions`.
  */
 export const overrideSchema = z
   .strictObject({
     types: z.array(code).min(1).optional(),
+    attributes: attributeFilterSchema.optional(),
     institutions: z
       .array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be an institution code'))
       .min(1)
@@ -116,8 +134,12 @@ export const overrideSchema = z
     reason: z.string().trim().min(1).optional(),
   })
   .superRefine((o, ctx) => {
-    if ((o.types === undefined) === (o.institutions === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'an override names either types or institutions' });
+    const selectors = [o.types, o.attributes, o.institutions].filter((x) => x !== undefined).length;
+    if (selectors !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'an override names exactly one of types, attributes or institutions',
+      });
     }
     const from = o.from ? parsePeriod(o.from) : undefined;
     const until = o.until ? parsePeriod(o.until) : undefined;

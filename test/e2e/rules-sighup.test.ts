@@ -96,7 +96,7 @@ describe('SIGHUP', () => {
     expect(refused).toMatchObject({ level: 50, actor: 'signal:SIGHUP', hash: before.hash });
     expect(refused.problems).toEqual(
       expect.arrayContaining([
-        { file, path: 'groups[0].rules[0].metric', line: 11, message: 'unknown metric npl_ratoi' },
+        { file, path: 'groups[0].rules[0].metric', line: 12, message: 'unknown metric npl_ratoi' },
       ]),
     );
     const during = await rules();

@@ -58,9 +58,10 @@ describe('GET /api/v1/templates/:institutionType', () => {
     expect(header?.slice(0, 4)).toEqual([
       '机构代码',
       '报告期',
-      '不良贷款余额（万元）',
       '各项贷款余额（万元）',
+      '贷款损失准备（万元）',
     ]);
+    expect(header).toContain('不良贷款余额（万元）');
     expect(header).toContain('资本充足率（%）');
     expect(row).toEqual(['', '2024-05', ...(header ?? []).slice(2).map(() => '')]);
   });
@@ -68,16 +69,22 @@ describe('GET /api/v1/templates/:institutionType', () => {
   it('writes English headers and, without a period, the latest ended month in the regulator’s zone', async () => {
     const res = await download('microloan?format=csv&lang=en').expect(200);
     expect(res.headers['content-disposition']).toContain('riskwatch-template-microloan-2024-06-en.csv');
-    expect(csvRecords(res.body)).toEqual([
-      [
-        'institution',
-        'period',
-        'Net assets (CNY 10k)',
-        'Total funding (CNY 10k)',
-        'Funding leverage (times)',
-      ],
-      ['', '2024-06', '', '', ''],
-    ]);
+    const header = [
+      'institution',
+      'period',
+      'Net assets (CNY 10k)',
+      'Non-standard funding (CNY 10k)',
+      'Standardised debt funding (CNY 10k)',
+      'Balance of the largest borrower (CNY 10k)',
+      'Balance of the largest borrower with its related parties (CNY 10k)',
+      'Total funding (CNY 10k)',
+      'Funding leverage (times)',
+      'Non-standard funding leverage (times)',
+      'Standardised funding leverage (times)',
+      'Single borrower to net assets (%)',
+      'Borrower and related parties to net assets (%)',
+    ];
+    expect(csvRecords(res.body)).toEqual([header, ['', '2024-06', ...header.slice(2).map(() => '')]]);
   });
 
   it('serves XLSX with a data sheet (bold frozen header, text period) and a notes sheet', async () => {
@@ -90,7 +97,7 @@ describe('GET /api/v1/templates/:institutionType', () => {
     expect(wb.worksheets.map((w) => w.name)).toEqual(['数据', '说明']);
     const data = wb.getWorksheet('数据') as ExcelJS.Worksheet;
     expect(data.getCell('A1').value).toBe('机构代码');
-    expect(data.getCell('C1').value).toBe('不良贷款余额（万元）');
+    expect(data.getCell('C1').value).toBe('各项贷款余额（万元）');
     expect(data.getCell('A1').font?.bold).toBe(true);
     expect(data.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
     expect(data.getCell('A2').value).toBe('QZRCB01');

@@ -14,6 +14,7 @@ export function catalogRoutes(deps: AppDeps, guard: (access: Access) => RequestH
     res.json({
       institution_types: [...catalog.types.values()],
       counties: [...catalog.counties.values()],
+      institution_attributes: [...catalog.attributes.values()],
       metrics: [...catalog.metrics.values()],
     });
   });

@@ -111,9 +111,9 @@ describe('CLI commands', () => {
         'rules',
       ).split('\n'),
     ).toEqual([
-      'OK: rules/catalog.yaml: 10 types, 17 metrics',
-      'OK: rules/tests/bank.test.yaml: 26 tests',
-      'OK: 17 rules in 2 files',
+      'OK: rules/catalog.yaml: 10 types, 97 metrics',
+      'OK: rules/tests/bank.test.yaml: 37 tests',
+      'OK: 33 rules in 2 files',
     ]);
     // A rule file outside the rules folder is checked against RULES_DIR's catalog, ids across all files.
     const copy = file(
@@ -124,10 +124,18 @@ describe('CLI commands', () => {
     );
     const error = await failure(() => rulesCheckCommand(['rules/guarantee.rules.yaml', copy], 'rules'));
     expect(error.exitCode).toBe(1);
+    const duplicate = (line: number, where: string, id: string) =>
+      `${copy}:${line}: ${where}.id: duplicate rule id ${id}, first defined at rules/guarantee.rules.yaml:${line}`;
     expect(error.message.split('\n')).toEqual([
-      `${copy}:9: groups[0].rules[0].id: duplicate rule id guarantee_leverage, first defined at rules/guarantee.rules.yaml:9`,
-      `${copy}:10: groups[0].rules[0].metric: unknown metric leverage`,
-      `${copy}:28: groups[1].rules[0].id: duplicate rule id guarantee_monthly_filing_missing, first defined at rules/guarantee.rules.yaml:28`,
+      duplicate(10, 'groups[0].rules[0]', 'guarantee_leverage'),
+      `${copy}:11: groups[0].rules[0].metric: unknown metric leverage`,
+      duplicate(33, 'groups[0].rules[1]', 'guarantee_single_party_concentration'),
+      duplicate(47, 'groups[0].rules[2]', 'guarantee_party_group_concentration'),
+      duplicate(61, 'groups[0].rules[3]', 'guarantee_compensation_rate'),
+      duplicate(82, 'groups[1].rules[0]', 'guarantee_leverage_target'),
+      duplicate(99, 'groups[1].rules[1]', 'guarantee_small_micro_agri_share'),
+      duplicate(118, 'groups[1].rules[2]', 'guarantee_average_fee_rate'),
+      duplicate(137, 'groups[2].rules[0]', 'guarantee_monthly_filing_missing'),
     ]);
   });
 
@@ -168,9 +176,9 @@ describe('CLI commands', () => {
     const both = await failure(() => rulesTestCommand([invalid, 'rules/tests/guarantee.test.yaml']));
     expect(both.exitCode).toBe(2);
     expect(both.message.split('\n')).toEqual([
-      'rules/tests/guarantee.test.yaml: 5 tests passed',
+      'rules/tests/guarantee.test.yaml: 11 tests passed',
       `${invalid}:3:5: tests[0].alert_rule_test: Invalid input: expected array, received undefined`,
-      '5 tests passed',
+      '11 tests passed',
     ]);
     expect((await failure(() => rulesTestCommand([path.join(dir, 'nothing.test.yaml')]))).exitCode).toBe(2);
   });
@@ -222,6 +230,32 @@ describe('CLI commands', () => {
     );
     const jsonError = await failure(() => institutionsImportCommand(config, logger, badJson));
     expect(jsonError.message).toMatch(/row 1 \(type\): \[invalid_field\]/);
+  });
+
+  it('institutions import reads attributes from an attributes column, and names a bad one by row and field', async () => {
+    const csv = file(
+      'guarantee-firms.csv',
+      [
+        'code,name,type,county,attributes',
+        'CLI-FG1,泉州测试政府性担保,financing_guarantee,市本级,government_backed',
+        'CLI-FG2,开发区测试科技担保,financing_guarantee,泉州开发区,small_micro_focused=true;government_backed=false',
+        'CLI-FG3,石狮测试担保,financing_guarantee,石狮市,',
+      ].join('\n'),
+    );
+    expect(await institutionsImportCommand(config, logger, csv)).toBe('institutions: 3 created, 0 updated');
+
+    const bad = file(
+      'bad-attributes.csv',
+      [
+        'code,name,type,county,attributes',
+        'CLI-ML1,测试小贷,microloan,南安市,government_backed',
+        'CLI-FG4,测试担保,financing_guarantee,南安市,small_micro_focused=yes',
+      ].join('\n'),
+    );
+    const error = await failure(() => institutionsImportCommand(config, logger, bad));
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(/row 2 \(attributes\.government_backed\): \[attribute_not_for_type\]/);
+    expect(error.message).toMatch(/row 3 \(attributes\.small_micro_focused\): \[invalid_attribute_value\]/);
   });
 
   it('keys create prints the token once; keys list shows its prefix, never the token; keys revoke revokes', async () => {

@@ -186,7 +186,9 @@ describe('the dashboard SQL on the real schema', () => {
   it('fills the type, county and institution variables', async () => {
     const typeRows = await query(variableSql('institution_type'), {});
     expect(typeRows).toContainEqual({ __value: 'village_bank', __text: '村镇银行' });
-    expect(typeRows).toHaveLength(6);
+    expect(typeRows).toContainEqual({ __value: 'pawn', __text: '典当行' });
+    // The demo sample has every institution type of the catalog.
+    expect(typeRows).toHaveLength(10);
     const counties = await query(variableSql('county'), { institution_type: 'village_bank' });
     expect(counties.map((r) => r.county)).toEqual(['南安市', '惠安县']);
     const institutions = await query(variableSql('institution'), { county: '惠安县' });

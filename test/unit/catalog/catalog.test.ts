@@ -63,6 +63,47 @@ describe('the shipped catalog', () => {
     });
   });
 
+  it('adds up the NPL balance and total funding from their parts, and derives ratios through them', () => {
+    const catalog = shipped();
+    expect(
+      catalog.derive('village_bank', {
+        substandard_loans: 30,
+        doubtful_loans: 20,
+        loss_loans: 10,
+        total_loans: 1000,
+        overdue_90_loans: 45,
+      }),
+    ).toEqual({ npl_balance: 60, npl_ratio: 6, overdue90_npl_ratio: 75 });
+    expect(
+      catalog.derive('microloan', {
+        non_standard_funding: 800,
+        standardized_funding: 3200,
+        net_assets: 1000,
+      }),
+    ).toEqual({
+      total_funding: 4000,
+      funding_leverage: 4,
+      non_standard_funding_leverage: 0.8,
+      standardized_funding_leverage: 3.2,
+    });
+    expect(
+      catalog.derive('rural_credit_cooperative', {
+        core_tier1_capital: 90,
+        core_tier1_deductions: 10,
+        tier1_capital_net: 85,
+        risk_weighted_assets: 1000,
+        adjusted_exposure: 1700,
+      }),
+    ).toEqual({ core_tier1_ratio: 8, tier1_ratio: 8.5, leverage_ratio: 5 });
+    expect(
+      catalog.derive('pawn', { registered_capital: 5000, net_assets: 4400, bank_borrowings: 4400 }),
+    ).toEqual({
+      bank_borrowing_to_capital_ratio: 88,
+      bank_borrowing_to_equity_ratio: 100,
+      net_assets_to_capital_ratio: 88,
+    });
+  });
+
   it('keeps a reported ratio, and derives nothing from a zero denominator or a missing input', () => {
     const catalog = shipped();
     expect(catalog.derive('village_bank', { npl_balance: 62, total_loans: 1000, npl_ratio: 6 })).toEqual({});
@@ -111,6 +152,86 @@ describe('catalog problems', () => {
     if (built.ok) return;
     expect(built.problems.map((p) => p.path)).toEqual(['metrics[0].types', 'metrics[1].formula', 'metrics']);
     expect(built.problems[0]?.message).toBe('unknown institution type nope');
+  });
+
+  const build = (text: string) => {
+    const parsed = parseYaml('c.yaml', text, catalogFileSchema);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const built = Catalog.fromFile(parsed.value, 'c.yaml');
+    return built.ok ? [] : built.problems.map((p) => `${p.path}: ${p.message}`);
+  };
+
+  it('refuses a formula over another frequency or over a metric some of its types do not report', () => {
+    const text = file(
+      [
+        '  - { code: a, name: { zh: 甲, en: A }, unit: cny_10k, frequency: quarterly, types: [bank] }',
+        '  - { code: b, name: { zh: 乙, en: B }, unit: cny_10k, frequency: monthly, types: [bank] }',
+        '  - { code: c, name: { zh: 丙, en: C }, unit: percent, frequency: monthly, types: [bank], formula: "a / b * 100.0" }',
+        '  - { code: d, name: { zh: 丁, en: D }, unit: cny_10k, frequency: monthly, types: [other] }',
+        '  - { code: e, name: { zh: 戊, en: E }, unit: percent, frequency: monthly, types: [bank, other], formula: "d / b" }',
+        '',
+      ].join('\n'),
+      '{ monthly: { days_after_period_end: 15 }, quarterly: { days_after_period_end: 30 } }',
+    ).replace(
+      'institution_types:\n',
+      'institution_types:\n  - { code: other, category: quasi_financial, name: { zh: 其他, en: Other } }\n',
+    );
+    expect(build(text)).toEqual([
+      'metrics[2].formula: a is quarterly, c is monthly: one period cannot hold both',
+      'metrics[4].formula: other report e but not b',
+      'metrics[4].formula: bank report e but not d',
+    ]);
+  });
+
+  it('refuses two metrics with one name: names are upload headers', () => {
+    const text = file(
+      [
+        '  - { code: a, name: { zh: 甲, en: Alpha }, unit: cny_10k, frequency: monthly, types: [bank] }',
+        '  - { code: b, name: { zh: 甲, en: ALPHA }, unit: cny_10k, frequency: monthly, types: [bank] }',
+        '',
+      ].join('\n'),
+    );
+    expect(build(text)).toEqual([
+      'metrics[1].name.zh: name 甲 is already the name of a',
+      'metrics[1].name.en: name alpha is already the name of a',
+    ]);
+  });
+
+  it('refuses attributes declared twice or for unknown types', () => {
+    const text = file(
+      '  - { code: a, name: { zh: 甲, en: A }, unit: cny_10k, frequency: monthly, types: [bank] }\n',
+    ).replace(
+      'filing_deadlines:',
+      [
+        'institution_attributes:',
+        '  - { code: x, name: { zh: 甲, en: X }, types: [bank] }',
+        '  - { code: x, name: { zh: 乙, en: Y }, types: [bank, bnak] }',
+        'filing_deadlines:',
+      ].join('\n'),
+    );
+    expect(build(text)).toEqual([
+      'institution_attributes[1].code: duplicate code x',
+      'institution_attributes[1].types[1]: unknown institution type bnak',
+    ]);
+  });
+});
+
+describe('institution attributes', () => {
+  it('are declared in the shipped catalog, booleans of the types they apply to', () => {
+    const catalog = shipped();
+    expect([...catalog.attributes.values()].map((a) => [a.code, a.types, a.value])).toEqual([
+      ['government_backed', ['financing_guarantee'], 'boolean'],
+      ['small_micro_focused', ['financing_guarantee'], 'boolean'],
+      [
+        'large_bank',
+        ['city_commercial_bank', 'rural_commercial_bank', 'rural_credit_cooperative', 'village_bank'],
+        'boolean',
+      ],
+      ['first_operating_year', ['pawn'], 'boolean'],
+    ]);
+    expect(catalog.carries('financing_guarantee', 'government_backed')).toBe(true);
+    expect(catalog.carries('microloan', 'government_backed')).toBe(false);
+    expect(catalog.carries('financing_guarantee', 'no_such_attribute')).toBe(false);
   });
 });
 

@@ -26,32 +26,129 @@ function index(data: DemoData): Map<string, Map<string, Record<string, number>>>
   return byInstitution;
 }
 
+type Values = Record<string, number>;
+/** `a / b` (times `scale`), or undefined when either is not there. */
+const over = (a: number | undefined, b: number | undefined, scale = 100) =>
+  a === undefined || b === undefined ? undefined : (a / b) * scale;
+const npl = (v: Values) =>
+  v.substandard_loans === undefined || v.doubtful_loans === undefined || v.loss_loans === undefined
+    ? undefined
+    : v.substandard_loans + v.doubtful_loans + v.loss_loans;
+
 /** Ratios computed here from the raw components, independently of the catalog's formulas. */
-const RATIOS: Record<string, { inputs: [string, string]; ratio: (a: number, b: number) => number }> = {
-  npl_ratio: { inputs: ['npl_balance', 'total_loans'], ratio: (a, b) => (a / b) * 100 },
-  provision_coverage_ratio: { inputs: ['loan_loss_reserves', 'npl_balance'], ratio: (a, b) => (a / b) * 100 },
-  capital_adequacy_ratio: { inputs: ['net_capital', 'risk_weighted_assets'], ratio: (a, b) => (a / b) * 100 },
-  guarantee_leverage: { inputs: ['guarantee_liability', 'net_assets'], ratio: (a, b) => a / b },
-  funding_leverage: { inputs: ['total_funding', 'net_assets'], ratio: (a, b) => a / b },
+const RATIOS: Record<string, (v: Values) => number | undefined> = {
+  npl_ratio: (v) => over(npl(v), v.total_loans),
+  provision_coverage_ratio: (v) => over(v.loan_loss_reserves, npl(v)),
+  overdue90_npl_ratio: (v) => over(v.overdue_90_loans, npl(v)),
+  liquidity_ratio: (v) => over(v.liquid_assets, v.liquid_liabilities),
+  hqla_adequacy_ratio: (v) => over(v.hqla, v.net_short_term_outflow),
+  liquidity_matching_ratio: (v) => over(v.weighted_funding_sources, v.weighted_funding_uses),
+  capital_adequacy_ratio: (v) => over(v.net_capital, v.risk_weighted_assets),
+  tier1_ratio: (v) => over(v.tier1_capital_net, v.risk_weighted_assets),
+  core_tier1_ratio: (v) =>
+    over(
+      v.core_tier1_capital === undefined || v.core_tier1_deductions === undefined
+        ? undefined
+        : v.core_tier1_capital - v.core_tier1_deductions,
+      v.risk_weighted_assets,
+    ),
+  leverage_ratio: (v) => over(v.tier1_capital_net, v.adjusted_exposure),
+  single_borrower_concentration: (v) => over(v.largest_borrower_loans, v.net_capital),
+  single_group_concentration: (v) => over(v.largest_group_credit, v.net_capital),
+  related_party_concentration: (v) => over(v.related_party_credit, v.net_capital),
+  return_on_assets: (v) => over(v.annualized_net_profit, v.average_assets),
+  guarantee_leverage: (v) => over(v.guarantee_liability, v.net_assets, 1),
+  single_party_guarantee_ratio: (v) => over(v.largest_party_guarantee, v.net_assets),
+  party_group_guarantee_ratio: (v) => over(v.largest_party_group_guarantee, v.net_assets),
+  small_micro_agri_share: (v) => over(v.small_micro_agri_guarantee_balance, v.guarantee_balance),
+  compensation_rate: (v) => over(v.compensation_paid, v.guarantees_released),
+  non_standard_funding_leverage: (v) => over(v.non_standard_funding, v.net_assets, 1),
+  standardized_funding_leverage: (v) => over(v.standardized_funding, v.net_assets, 1),
+  single_borrower_ratio: (v) => over(v.largest_borrower_balance, v.net_assets),
+  borrower_group_ratio: (v) => over(v.largest_borrower_group_balance, v.net_assets),
+  bank_borrowing_to_equity_ratio: (v) => over(v.bank_borrowings, v.net_assets),
+  single_pawner_ratio: (v) => over(v.largest_pawner_balance, v.registered_capital),
+  property_rights_pledge_ratio: (v) => over(v.property_rights_pledge_balance, v.registered_capital),
+  real_estate_pawn_ratio: (v) => over(v.real_estate_pawn_balance, v.registered_capital),
+  net_assets_to_capital_ratio: (v) => over(v.net_assets, v.registered_capital),
+  leasing_assets_share: (v) => over(v.leasing_assets, v.total_assets),
+  risk_assets_leverage: (v) => over(v.risk_assets, v.net_assets, 1),
+  single_lessee_concentration: (v) => over(v.largest_lessee_balance, v.net_assets),
+  lessee_group_concentration: (v) => over(v.largest_lessee_group_balance, v.net_assets),
+  single_debtor_concentration: (v) => over(v.largest_debtor_receivables, v.risk_assets),
+  related_debtor_concentration: (v) => over(v.related_party_receivables, v.risk_assets),
+  external_funding_leverage: (v) => over(v.external_funding, v.original_net_capital, 1),
 };
 
-/** The regulatory limits of REGULATION.md the demo is meant to respect unless it says otherwise. */
-const LIMITS: { metric: string; limit: number; direction: 'max' | 'min' }[] = [
+interface Limit {
+  readonly metric: string;
+  readonly limit: number;
+  readonly direction: 'max' | 'min';
+  /** Whom the limit applies to, by type and attributes; everyone reporting the metric when absent. */
+  readonly applies?: (type: string, attributes: Readonly<Record<string, boolean>>) => boolean;
+}
+const fg = (t: string) => t === 'financing_guarantee';
+/** The regulatory limits of REGULATION.md (the pack's critical levels) the demo respects unless it says otherwise. */
+const LIMITS: Limit[] = [
   { metric: 'npl_ratio', limit: 5, direction: 'max' },
   { metric: 'provision_coverage_ratio', limit: 150, direction: 'min' },
+  { metric: 'overdue90_npl_ratio', limit: 100, direction: 'max' },
+  { metric: 'liquidity_ratio', limit: 25, direction: 'min' },
+  { metric: 'hqla_adequacy_ratio', limit: 100, direction: 'min' },
+  { metric: 'liquidity_matching_ratio', limit: 100, direction: 'min' },
   { metric: 'capital_adequacy_ratio', limit: 10.5, direction: 'min' },
   { metric: 'tier1_ratio', limit: 8.5, direction: 'min' },
   { metric: 'core_tier1_ratio', limit: 7.5, direction: 'min' },
-  { metric: 'liquidity_ratio', limit: 25, direction: 'min' },
-  { metric: 'guarantee_leverage', limit: 10, direction: 'max' },
-  { metric: 'funding_leverage', limit: 5, direction: 'max' },
+  { metric: 'leverage_ratio', limit: 4, direction: 'min' },
+  { metric: 'single_borrower_concentration', limit: 10, direction: 'max' },
+  { metric: 'single_group_concentration', limit: 15, direction: 'max' },
+  { metric: 'related_party_concentration', limit: 50, direction: 'max' },
+  { metric: 'return_on_assets', limit: 0, direction: 'min' },
+  {
+    metric: 'guarantee_leverage',
+    limit: 10,
+    direction: 'max',
+    applies: (t, a) => fg(t) && !a.small_micro_focused,
+  },
+  {
+    metric: 'guarantee_leverage',
+    limit: 15,
+    direction: 'max',
+    applies: (t, a) => fg(t) && !!a.small_micro_focused,
+  },
+  { metric: 'single_party_guarantee_ratio', limit: 10, direction: 'max' },
+  { metric: 'party_group_guarantee_ratio', limit: 15, direction: 'max' },
+  { metric: 'small_micro_agri_share', limit: 80, direction: 'min', applies: (_, a) => !!a.government_backed },
+  { metric: 'compensation_rate', limit: 5, direction: 'max' },
+  { metric: 'non_standard_funding_leverage', limit: 1, direction: 'max' },
+  { metric: 'standardized_funding_leverage', limit: 4, direction: 'max' },
+  { metric: 'single_borrower_ratio', limit: 10, direction: 'max' },
+  { metric: 'borrower_group_ratio', limit: 15, direction: 'max' },
+  { metric: 'bank_borrowing_to_equity_ratio', limit: 100, direction: 'max' },
+  { metric: 'single_pawner_ratio', limit: 25, direction: 'max' },
+  { metric: 'property_rights_pledge_ratio', limit: 50, direction: 'max' },
+  { metric: 'real_estate_pawn_ratio', limit: 100, direction: 'max' },
+  { metric: 'net_assets_to_capital_ratio', limit: 90, direction: 'min' },
+  { metric: 'leasing_assets_share', limit: 60, direction: 'min' },
+  { metric: 'risk_assets_leverage', limit: 8, direction: 'max', applies: (t) => t === 'financial_leasing' },
+  {
+    metric: 'risk_assets_leverage',
+    limit: 10,
+    direction: 'max',
+    applies: (t) => t === 'commercial_factoring',
+  },
+  { metric: 'single_lessee_concentration', limit: 30, direction: 'max' },
+  { metric: 'lessee_group_concentration', limit: 50, direction: 'max' },
+  { metric: 'single_debtor_concentration', limit: 50, direction: 'max' },
+  { metric: 'related_debtor_concentration', limit: 40, direction: 'max' },
+  { metric: 'external_funding_leverage', limit: 4, direction: 'max' },
+  { metric: 'registered_capital', limit: 1000, direction: 'min', applies: (t) => t === 'private_capital' },
+  { metric: 'registered_capital', limit: 10000, direction: 'max', applies: (t) => t === 'private_capital' },
 ];
 
-function ratioOrValue(values: Record<string, number>, metric: string): number | undefined {
-  const def = RATIOS[metric];
-  if (!def) return values[metric];
-  const [a, b] = def.inputs.map((i) => values[i]);
-  return a === undefined || b === undefined ? undefined : def.ratio(a, b);
+function ratioOrValue(values: Values, metric: string): number | undefined {
+  const ratio = RATIOS[metric];
+  return ratio ? ratio(values) : values[metric];
 }
 
 const breaches = (value: number, l: { limit: number; direction: 'max' | 'min' }) =>
@@ -110,7 +207,12 @@ describe(buildDemoData.name, () => {
     expect(count('village_bank')).toBe(2);
     expect(count('financing_guarantee')).toBe(4);
     expect(count('microloan')).toBe(4);
+    expect(count('pawn')).toBe(2);
+    expect(count('financial_leasing')).toBe(1);
+    expect(count('commercial_factoring')).toBe(1);
+    expect(count('private_capital')).toBe(1);
     expect(institutions.filter((i) => i.attributes?.government_backed)).toHaveLength(1);
+    expect(institutions.filter((i) => i.attributes?.small_micro_focused)).toHaveLength(1);
     expect(new Set(institutions.map((i) => i.county)).size).toBeGreaterThanOrEqual(10);
     expect(new Set(institutions.map((i) => i.code)).size).toBe(institutions.length);
     expect(new Set(institutions.map((i) => i.credit_code)).size).toBe(institutions.length);
@@ -191,12 +293,29 @@ describe(buildDemoData.name, () => {
   it('keeps capital ratios consistent: core tier-1 ≤ tier-1 ≤ capital adequacy', () => {
     for (const periods of index(buildDemoData(END)).values()) {
       for (const [period, v] of periods) {
-        if (v.tier1_ratio === undefined) continue;
+        const tier1 = ratioOrValue(v, 'tier1_ratio');
+        if (tier1 === undefined) continue;
         const car = ratioOrValue(v, 'capital_adequacy_ratio') ?? Number.NaN;
-        expect(v.core_tier1_ratio, period).toBeLessThanOrEqual(v.tier1_ratio);
-        expect(v.tier1_ratio, period).toBeLessThan(car);
+        expect(ratioOrValue(v, 'core_tier1_ratio'), period).toBeLessThanOrEqual(tier1);
+        expect(tier1, period).toBeLessThan(car);
       }
     }
+  });
+
+  it('passes every consistency check of the catalog, as an upload must, in every period', () => {
+    const data = buildDemoData(END);
+    const types = new Map(data.institutions.map((i) => [i.code, i.type]));
+    const failed: string[] = [];
+    for (const [institution, periods] of index(data)) {
+      for (const [period, reported] of periods) {
+        const values = { ...reported, ...catalog.derive(types.get(institution) ?? '', reported) };
+        for (const check of catalog.validation.checks) {
+          if (check.inputs.every((i) => values[i] !== undefined) && !check.holds(values))
+            failed.push(`${institution} ${period} ${check.id}`);
+        }
+      }
+    }
+    expect(failed).toEqual([]);
   });
 
   it('matches the sector reference figures city-wide in the final period', () => {
@@ -205,8 +324,10 @@ describe(buildDemoData.name, () => {
       data.observations
         .filter((o) => o.period === period && o.metric === metric)
         .reduce((s, o) => s + o.value, 0);
-    const npl = (sum(END, 'npl_balance') / sum(END, 'total_loans')) * 100;
-    const coverage = (sum(END, 'loan_loss_reserves') / sum(END, 'npl_balance')) * 100;
+    // Exact regional aggregates: sums of numerators over sums of denominators.
+    const nplBalance = sum(END, 'substandard_loans') + sum(END, 'doubtful_loans') + sum(END, 'loss_loans');
+    const npl = (nplBalance / sum(END, 'total_loans')) * 100;
+    const coverage = (sum(END, 'loan_loss_reserves') / nplBalance) * 100;
     const car =
       (sum(lastQuarter(data), 'net_capital') / sum(lastQuarter(data), 'risk_weighted_assets')) * 100;
     expect(npl).toBeGreaterThanOrEqual(1.4);
@@ -227,7 +348,7 @@ describe(buildDemoData.name, () => {
         'provision_coverage_ratio',
         'capital_adequacy_ratio',
         'guarantee_leverage',
-        'funding_leverage',
+        'standardized_funding_leverage',
       ]),
     );
     for (const b of DEMO_BREACHES) {
@@ -249,10 +370,15 @@ describe(buildDemoData.name, () => {
   it('keeps every other institution and metric inside the limits in every period', () => {
     const data = buildDemoData(END);
     const designed = new Set(DEMO_BREACHES.map((b) => `${b.institution} ${b.metric}`));
+    const byCode = new Map(data.institutions.map((i) => [i.code, i]));
     const found: string[] = [];
     for (const [institution, periods] of index(data)) {
+      const { type, attributes = {} } = byCode.get(institution) ?? { type: '' };
+      const limits = LIMITS.filter(
+        (l) => catalog.reports(type, l.metric) && (l.applies?.(type, attributes) ?? true),
+      );
       for (const [period, values] of periods) {
-        for (const l of LIMITS) {
+        for (const l of limits) {
           const value = ratioOrValue(values, l.metric);
           if (value === undefined || designed.has(`${institution} ${l.metric}`)) continue;
           if (breaches(value, l)) found.push(`${institution} ${period} ${l.metric}=${value}`);

@@ -11,18 +11,53 @@ const metricCodes = (t: Template) => t.columns.flatMap((c) => (c.kind === 'metri
 describe(buildTemplate.name, () => {
   it('lists monthly metrics before quarterly ones, reported ones before formula ones within each', () => {
     expect(metricCodes(bank('zh'))).toEqual([
-      'npl_balance',
+      // Monthly, reported: balances.
       'total_loans',
       'loan_loss_reserves',
-      'liquidity_ratio',
+      'substandard_loans',
+      'doubtful_loans',
+      'loss_loans',
+      'overdue_90_loans',
+      'total_deposits',
+      'liquid_assets',
+      'liquid_liabilities',
+      'hqla',
+      'net_short_term_outflow',
+      'weighted_funding_sources',
+      'weighted_funding_uses',
+      // Monthly, with a formula: the NPL balance is the sum of the three bottom classes.
+      'npl_balance',
       'npl_ratio',
       'provision_coverage_ratio',
       'loan_provision_ratio',
+      'overdue90_npl_ratio',
+      'liquidity_ratio',
+      'hqla_adequacy_ratio',
+      'liquidity_matching_ratio',
+      'loan_to_deposit_ratio',
+      // Quarterly, reported.
       'net_capital',
       'risk_weighted_assets',
+      'core_tier1_capital',
+      'core_tier1_deductions',
+      'tier1_capital_net',
+      'adjusted_exposure',
+      'largest_borrower_loans',
+      'largest_group_credit',
+      'related_party_credit',
+      'annualized_net_profit',
+      'average_assets',
+      'average_equity',
+      // Quarterly, with a formula.
+      'capital_adequacy_ratio',
       'tier1_ratio',
       'core_tier1_ratio',
-      'capital_adequacy_ratio',
+      'leverage_ratio',
+      'single_borrower_concentration',
+      'single_group_concentration',
+      'related_party_concentration',
+      'return_on_assets',
+      'return_on_equity',
     ]);
   });
 
@@ -55,16 +90,26 @@ describe(buildTemplate.name, () => {
       '报告期',
       '融资担保责任余额（万元）',
       '净资产（万元）',
+      '最大单一被担保人融资担保责任余额（万元）',
+      '最大单一被担保人及其关联方融资担保责任余额（万元）',
+      '融资担保在保余额（万元）',
+      '支小支农融资担保在保余额（万元）',
+      '本年累计担保费收入（万元）',
+      '本年累计新增融资担保额（万元）',
+      '本年累计代偿额（万元）',
+      '本年累计解除担保额（万元）',
       '融资担保放大倍数（倍）',
+      '单一被担保人融资担保集中度（%）',
+      '单一被担保人及其关联方融资担保集中度（%）',
+      '支小支农担保业务占比（%）',
+      '平均担保费率（%）',
+      '代偿率（%）',
     ]);
   });
 
   it('writes English headers with the unit in ASCII parentheses', () => {
-    expect(headers(bank('en')).slice(0, 3)).toEqual([
-      'institution',
-      'period',
-      'Non-performing loans (CNY 10k)',
-    ]);
+    expect(headers(bank('en')).slice(0, 3)).toEqual(['institution', 'period', 'Total loans (CNY 10k)']);
+    expect(headers(bank('en'))).toContain('Non-performing loans (CNY 10k)');
     expect(headers(bank('en'))).toContain('NPL ratio (%)');
     const microloan = buildTemplate(catalog, {
       type: 'microloan',
@@ -76,8 +121,17 @@ describe(buildTemplate.name, () => {
       'institution',
       'period',
       'Net assets (CNY 10k)',
+      'Non-standard funding (CNY 10k)',
+      'Standardised debt funding (CNY 10k)',
+      'Balance of the largest borrower (CNY 10k)',
+      'Balance of the largest borrower with its related parties (CNY 10k)',
+      // Total funding is the sum of its two kinds: reported or left for the service to add up.
       'Total funding (CNY 10k)',
       'Funding leverage (times)',
+      'Non-standard funding leverage (times)',
+      'Standardised funding leverage (times)',
+      'Single borrower to net assets (%)',
+      'Borrower and related parties to net assets (%)',
     ]);
   });
 
@@ -107,10 +161,14 @@ describe(buildTemplate.name, () => {
       formula: 'npl_balance / total_loans * 100.0',
       remark: 'May be left empty: the service then computes it from the formula',
     });
-    expect(en.notes.find((n) => n.code === 'npl_balance')).toMatchObject({
+    expect(en.notes.find((n) => n.code === 'total_loans')).toMatchObject({
       range: '≥ 0',
       formula: '',
       remark: '',
+    });
+    expect(en.notes.find((n) => n.code === 'npl_balance')).toMatchObject({
+      formula: 'substandard_loans + doubtful_loans + loss_loans',
+      remark: 'May be left empty: the service then computes it from the formula',
     });
     const zh = bank('zh', '2024-06');
     expect(zh.notes.find((n) => n.code === 'capital_adequacy_ratio')).toMatchObject({

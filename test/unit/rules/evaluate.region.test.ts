@@ -390,8 +390,9 @@ describe('region-aggregate rule files', () => {
   });
 
   it('refuse a metric without a plain-quotient formula and no components, with its line', () => {
-    expect(load('        metric: liquidity_ratio\n        by: [city]\n')).toEqual([
-      'r.rules.yaml:11: groups[0].rules[0].metric: liquidity_ratio has no formula to aggregate: give numerator and denominator (and scale)',
+    // A sum of balances is no ratio to aggregate.
+    expect(load('        metric: npl_balance\n        by: [city]\n')).toEqual([
+      'r.rules.yaml:11: groups[0].rules[0].metric: the formula of npl_balance (substandard_loans + doubtful_loans + loss_loans) is not a plain quotient a / b [* k]: give numerator and denominator (and scale)',
     ]);
     expect(
       load(

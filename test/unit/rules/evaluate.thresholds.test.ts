@@ -308,8 +308,8 @@ ${rule}`;
             source: x`),
       ),
     ).toEqual([
-      't.rules.yaml:14: groups[0].rules[0].overrides[0]: an override names either types or institutions',
-      't.rules.yaml:16: groups[0].rules[0].overrides[1]: an override names either types or institutions',
+      't.rules.yaml:14: groups[0].rules[0].overrides[0]: an override names exactly one of types, attributes or institutions',
+      't.rules.yaml:16: groups[0].rules[0].overrides[1]: an override names exactly one of types, attributes or institutions',
       "t.rules.yaml:16: groups[0].rules[0].overrides[1].types[0]: type financing_guarantee is not one of the rule's types",
       't.rules.yaml:21: groups[0].rules[0].overrides[2].from: must be a period such as 2024-06 or 2024-Q2',
       't.rules.yaml:26: groups[0].rules[0].overrides[3].until: until 2024-04 is before from 2024-05',

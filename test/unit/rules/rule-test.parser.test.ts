@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatProblems } from '../../../src/config/yaml-file.js';
 import { loadRuleTestFile } from '../../../src/rules/rule-test.loader.js';
 import { readRuleTestDocument } from '../../../src/rules/rule-test.parser.js';
+import { formatSuiteResult } from '../../../src/rules/rule-test.report.js';
+import { runRuleTestSuite } from '../../../src/rules/rule-test.runner.js';
 import { FIXTURES_DIR, RULES_DIR } from './rules.fixture.js';
 
 /** A fixture's path from the working folder (the checkout), so messages do not depend on where it lives. */
@@ -120,6 +122,41 @@ describe(loadRuleTestFile.name, () => {
       `${file}:39:13: tests[0].alert_rule_test[1].exp_alerts[2]: which institution? give institution here or on the check`,
       `${file}:41:22: tests[0].alert_rule_test[2].exp_alerts[0]: rule npl_three_levels does not cover QZ-PN-01, of type pawnshop`,
     ]);
+  });
+
+  it('gives institutions their attributes, for rules narrowed by where and overrides by attribute', () => {
+    const result = loadRuleTestFile(fixture('attributes.good.yaml'));
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    expect(result.value.tests[0]?.institutions.map((i) => [i.code, i.attributes])).toEqual([
+      ['QZ-FG-GOV', { government_backed: true }],
+      ['QZ-FG-SM', { small_micro_focused: true }],
+      ['QZ-FG-COM', undefined],
+    ]);
+    const run = runRuleTestSuite(result.value);
+    if (!run.ok) expect.fail(formatSuiteResult(run));
+  });
+
+  it('reports attributes the catalog does not declare for the type, and expectations outside where', () => {
+    const file = fixture('attributes.bad.yaml');
+    const known = 'known: government_backed, small_micro_focused, large_bank, first_operating_year';
+    expect(problemsOf(file)).toEqual([
+      `${file}:5:106: institutions[0].attributes.government_backd: unknown institution attribute government_backd; ${known}`,
+      `${file}:6:110: institutions[1].attributes.first_operating_year: institution type financing_guarantee cannot carry attribute first_operating_year (declared for pawn)`,
+      `${file}:15:13: tests[0].alert_rule_test[0].exp_alerts[0]: rule government_leverage_target does not cover QZ-FG-01: it judges only institutions with government_backed: true`,
+    ]);
+    const shape = readRuleTestDocument(
+      'shape.test.yaml',
+      [
+        'rule_files: [x.rules.yaml]',
+        'institutions:',
+        '  - { code: A, name: A, type: financing_guarantee, county: 市本级, attributes: { government_backed: "yes" } }',
+        'tests: [{ name: t, alert_rule_test: [{ at: 2024-01, exp_alerts: [] }] }]',
+      ].join('\n'),
+    );
+    if (shape.ok) throw new Error('expected a shape problem');
+    expect(formatProblems(shape.problems)).toBe(
+      'shape.test.yaml:3:98: institutions[0].attributes.government_backed: must be true or false',
+    );
   });
 
   it('reports a YAML syntax error at its line and column', () => {

@@ -26,8 +26,12 @@ describe('the shipped rule tests (rules/tests, `npm run rules:test`)', () => {
   it('are there, one file per rule file', () => {
     expect(files).toEqual([
       'bank.test.yaml',
+      'factoring.test.yaml',
       'guarantee.test.yaml',
+      'leasing.test.yaml',
       'microloan.test.yaml',
+      'pawn.test.yaml',
+      'private-capital.test.yaml',
       'quasi-financial.test.yaml',
     ]);
   });

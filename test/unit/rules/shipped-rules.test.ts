@@ -18,6 +18,29 @@ const microloanFirm: InstitutionRef = {
   type: 'microloan',
   county: '南安市',
 };
+const smallMicroFirm: InstitutionRef = {
+  ...guaranteeFirm,
+  code: 'QZ-FG-SM',
+  attributes: { small_micro_focused: true },
+};
+const governmentFirm: InstitutionRef = {
+  ...guaranteeFirm,
+  code: 'QZ-FG-GOV',
+  attributes: { government_backed: true },
+};
+const largeBank: InstitutionRef = { ...ruralBank, code: 'QZ-RCB-L', attributes: { large_bank: true } };
+const at = (type: string, code: string, attributes?: Record<string, boolean>): InstitutionRef => ({
+  code,
+  name: code,
+  type,
+  county: '晋江市',
+  ...(attributes ? { attributes } : {}),
+});
+const pawnShop = at('pawn', 'QZ-PN-01');
+const newPawnShop = at('pawn', 'QZ-PN-02', { first_operating_year: true });
+const lessor = at('financial_leasing', 'QZ-FL-01');
+const factor = at('commercial_factoring', 'QZ-CF-01');
+const privateCapital = at('private_capital', 'QZ-PC-01');
 
 /** The severity one rule of the pack gives a single observation (`-` for no alert). */
 function severityFor(
@@ -42,18 +65,101 @@ describe('the shipped rule pack', () => {
     expect(loadRuleSet(RULES_DIR, catalog)).toMatchObject({ ok: true });
     expect(shipped.files.map((f) => f.slice(RULES_DIR.length + 1))).toEqual([
       'bank.rules.yaml',
+      'factoring.rules.yaml',
       'guarantee.rules.yaml',
+      'leasing.rules.yaml',
       'microloan.rules.yaml',
+      'pawn.rules.yaml',
+      'private-capital.rules.yaml',
       'quasi-financial.rules.yaml',
     ]);
-    expect(shipped.rules.filter((r) => r.kind === 'threshold')).toHaveLength(9);
+    expect(shipped.rules.filter((r) => r.kind === 'threshold')).toHaveLength(41);
     expect(shipped.rules.filter((r) => r.kind === 'missing_filing')).toHaveLength(5);
+  });
+
+  it('watches every metric of REGULATION.md, for every institution type it names', () => {
+    const watched = (metric: string, type: string) =>
+      shipped.rules.some((r) => r.kind !== 'missing_filing' && r.metric === metric && r.types.includes(type));
+    const banks = [
+      'city_commercial_bank',
+      'rural_commercial_bank',
+      'rural_credit_cooperative',
+      'village_bank',
+    ];
+    const required: [metric: string, types: string[]][] = [
+      ['npl_ratio', banks],
+      ['single_borrower_concentration', banks],
+      ['single_group_concentration', banks],
+      ['related_party_concentration', banks],
+      ['core_tier1_ratio', banks],
+      ['tier1_ratio', banks],
+      ['capital_adequacy_ratio', banks],
+      ['leverage_ratio', banks],
+      ['provision_coverage_ratio', banks],
+      ['loan_provision_ratio', banks],
+      ['liquidity_ratio', banks],
+      ['hqla_adequacy_ratio', banks],
+      ['liquidity_matching_ratio', banks],
+      ['overdue90_npl_ratio', banks],
+      ['return_on_assets', banks],
+      ['return_on_equity', banks],
+      ['loan_to_deposit_ratio', banks],
+      ['guarantee_leverage', ['financing_guarantee']],
+      ['single_party_guarantee_ratio', ['financing_guarantee']],
+      ['party_group_guarantee_ratio', ['financing_guarantee']],
+      ['small_micro_agri_share', ['financing_guarantee']],
+      ['average_guarantee_fee_rate', ['financing_guarantee']],
+      ['compensation_rate', ['financing_guarantee']],
+      ['non_standard_funding_leverage', ['microloan']],
+      ['standardized_funding_leverage', ['microloan']],
+      ['single_borrower_ratio', ['microloan']],
+      ['borrower_group_ratio', ['microloan']],
+      ['bank_borrowing_to_capital_ratio', ['pawn']],
+      ['bank_borrowing_to_equity_ratio', ['pawn']],
+      ['single_pawner_ratio', ['pawn']],
+      ['property_rights_pledge_ratio', ['pawn']],
+      ['real_estate_pawn_ratio', ['pawn']],
+      ['net_assets_to_capital_ratio', ['pawn']],
+      ['leasing_assets_share', ['financial_leasing']],
+      ['risk_assets_leverage', ['financial_leasing', 'commercial_factoring']],
+      ['single_lessee_concentration', ['financial_leasing']],
+      ['lessee_group_concentration', ['financial_leasing']],
+      ['single_debtor_concentration', ['commercial_factoring']],
+      ['related_debtor_concentration', ['commercial_factoring']],
+      ['registered_capital', ['private_capital']],
+      ['external_funding_leverage', ['private_capital']],
+    ];
+    const missing = required.flatMap(([metric, types]) =>
+      types.filter((t) => !watched(metric, t)).map((t) => `${metric} for ${t}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('marks the sources REGULATION.md does not confirm with K', () => {
+    const k = shipped.rules.filter((r) =>
+      r.source.includes('(K: widely cited, exact article not confirmed)'),
+    );
+    expect(k.map((r) => r.id)).toEqual(
+      expect.arrayContaining([
+        'bank_overdue90_npl_ratio',
+        'bank_capital_adequacy_ratio',
+        'bank_tier1_ratio',
+        'bank_leverage_ratio',
+        'bank_hqla_adequacy_ratio',
+        'bank_liquidity_matching_ratio',
+        'guarantee_compensation_rate',
+        'private_capital_registered_capital',
+        'private_capital_external_funding_leverage',
+      ]),
+    );
   });
 
   it('cites a source for every rule and gives a reason wherever there is an early-warning level', () => {
     for (const rule of shipped.rules) {
       expect(rule.source, rule.id).not.toBe('');
       if (rule.kind === 'threshold' && rule.levels.length > 1) expect(rule.reason, rule.id).toBeDefined();
+      for (const o of rule.kind === 'threshold' ? rule.overrides : [])
+        expect(o.reason, rule.id).toBeDefined();
     }
   });
 
@@ -112,9 +218,54 @@ describe('the shipped rule pack', () => {
     ['guarantee_leverage', guaranteeFirm, '2024-06', 6, '-'],
     ['guarantee_leverage', guaranteeFirm, '2024-06', 9.5, 'warning'],
     ['guarantee_leverage', guaranteeFirm, '2024-06', 12, 'critical'],
-    ['microloan_funding_leverage', microloanFirm, '2024-06', 3, '-'],
-    ['microloan_funding_leverage', microloanFirm, '2024-06', 4.8, 'warning'],
-    ['microloan_funding_leverage', microloanFirm, '2024-06', 5.2, 'critical'],
+    ['guarantee_leverage', smallMicroFirm, '2024-06', 12, '-'],
+    ['guarantee_leverage', smallMicroFirm, '2024-06', 14, 'warning'],
+    ['guarantee_leverage', smallMicroFirm, '2024-06', 15.5, 'critical'],
+    ['guarantee_leverage_target', governmentFirm, '2024-06', 5, 'info'],
+    ['guarantee_leverage_target', governmentFirm, '2024-06', 5.1, '-'],
+    ['guarantee_leverage_target', guaranteeFirm, '2024-06', 3, '-'],
+    ['guarantee_small_micro_agri_share', governmentFirm, '2024-06', 82, 'warning'],
+    ['guarantee_small_micro_agri_share', guaranteeFirm, '2024-06', 50, '-'],
+    ['guarantee_average_fee_rate', governmentFirm, '2024-06', 1.5, 'info'],
+    ['guarantee_single_party_concentration', guaranteeFirm, '2024-06', 10.5, 'critical'],
+    ['guarantee_party_group_concentration', guaranteeFirm, '2024-06', 13, 'warning'],
+    ['guarantee_compensation_rate', guaranteeFirm, '2024-06', 4, 'warning'],
+    ['bank_single_borrower_concentration', ruralBank, '2024-Q2', 10, 'warning'],
+    ['bank_single_group_concentration', ruralBank, '2024-Q2', 15.5, 'critical'],
+    ['bank_related_party_concentration', ruralBank, '2024-Q2', 35, '-'],
+    ['bank_leverage_ratio', ruralBank, '2024-Q2', 4, 'warning'],
+    ['bank_leverage_ratio', ruralBank, '2024-Q2', 3.9, 'critical'],
+    ['bank_hqla_adequacy_ratio', ruralBank, '2024-06', 90, 'critical'],
+    ['bank_hqla_adequacy_ratio', largeBank, '2024-06', 90, '-'],
+    ['bank_liquidity_matching_ratio', ruralBank, '2024-06', 105, 'warning'],
+    ['bank_overdue90_npl_ratio', ruralBank, '2024-06', 101, 'critical'],
+    ['bank_return_on_assets', ruralBank, '2024-Q2', 0.5, 'info'],
+    ['bank_return_on_assets', ruralBank, '2024-Q2', -0.1, 'warning'],
+    ['bank_return_on_equity', ruralBank, '2024-Q2', 8, 'info'],
+    ['microloan_non_standard_funding_leverage', microloanFirm, '2024-06', 0.5, '-'],
+    ['microloan_non_standard_funding_leverage', microloanFirm, '2024-06', 0.95, 'warning'],
+    ['microloan_non_standard_funding_leverage', microloanFirm, '2024-06', 1.5, 'critical'],
+    ['microloan_standardized_funding_leverage', microloanFirm, '2024-06', 3.8, 'warning'],
+    ['microloan_standardized_funding_leverage', microloanFirm, '2024-06', 4.5, 'critical'],
+    ['microloan_single_borrower_concentration', microloanFirm, '2024-06', 12, 'critical'],
+    ['microloan_borrower_group_concentration', microloanFirm, '2024-06', 13, 'warning'],
+    ['pawn_bank_borrowing_to_equity', pawnShop, '2024-06', 101, 'critical'],
+    ['pawn_bank_borrowing_to_equity', newPawnShop, '2024-06', 101, '-'],
+    ['pawn_bank_borrowing_to_capital', newPawnShop, '2024-06', 95, 'warning'],
+    ['pawn_bank_borrowing_to_capital', pawnShop, '2024-06', 150, '-'],
+    ['pawn_single_pawner_concentration', pawnShop, '2024-06', 25, 'warning'],
+    ['pawn_property_rights_pledge_ratio', pawnShop, '2024-06', 51, 'critical'],
+    ['pawn_real_estate_pawn_ratio', pawnShop, '2024-06', 95, 'warning'],
+    ['pawn_net_assets_to_capital', pawnShop, '2024-06', 90, 'warning'],
+    ['pawn_net_assets_to_capital', pawnShop, '2024-06', 89, 'critical'],
+    ['leasing_assets_share', lessor, '2024-06', 59, 'critical'],
+    ['leasing_risk_assets_leverage', lessor, '2024-06', 7.5, 'warning'],
+    ['leasing_single_lessee_concentration', lessor, '2024-06', 30, 'warning'],
+    ['leasing_lessee_group_concentration', lessor, '2024-06', 51, 'critical'],
+    ['factoring_risk_assets_leverage', factor, '2024-06', 9.5, 'warning'],
+    ['factoring_single_debtor_concentration', factor, '2024-06', 51, 'critical'],
+    ['factoring_related_debtor_concentration', factor, '2024-06', 35, 'warning'],
+    ['private_capital_external_funding_leverage', privateCapital, '2024-06', 4.5, 'critical'],
   ];
 
   it.each(cases)('%s for %s in %s at %s gives %s', (ruleId, institution, period, value, severity) => {
