@@ -8,6 +8,7 @@ import { startOfZonedDay } from '../filing/zoned-day.js';
 import { enqueueNotifications, type NotificationItem } from '../notify/outbox.repository.js';
 import type { Route } from '../notify/routes.js';
 import {
+  type EvaluationResult,
   evaluate,
   type Filing,
   type InstitutionRef,
@@ -18,6 +19,7 @@ import { judgementOf } from '../rules/rule.derived.js';
 import { FILING_NAMES, filingFrequencyOf, filingPeriodsToLoad } from '../rules/rule.filing.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
+import type { ActiveAlert } from './alert.types.js';
 
 /** The configuration an evaluation runs with: one consistent snapshot of catalog, rules and routes. */
 export interface RulesSnapshot {
@@ -42,7 +44,8 @@ export interface EvaluationObserver {
  * Evaluates the rules for some institutions inside the caller's transaction and stores the result:
  * alert rows, alert events and notification outbox rows commit or roll back together.
  * Institutions are locked (transaction-scoped advisory locks taken in one fixed order, so two
- * evaluations never interleave and never deadlock).
+ * evaluations never interleave and never deadlock). The three steps are
+ * {@link loadEvaluationInputs}, {@link evaluateInputs} and {@link recordEvaluation}.
  */
 export async function evaluateInstitutions(
   trx: Kysely<Database>,
@@ -58,8 +61,42 @@ export async function evaluateInstitutions(
    */
   pending: readonly Observation[] = [],
 ): Promise<RecordedTransition[]> {
+  const inputs = await loadEvaluationInputs(trx, snapshot, codes, now, pending);
+  if (!inputs) return [];
+  return recordEvaluation(trx, snapshot, inputs, evaluateInputs(snapshot, inputs, now), actor, observer);
+}
+
+/** What evaluating some institutions reads, loaded by {@link loadEvaluationInputs}. */
+export interface EvaluationInputs {
+  readonly institutions: readonly InstitutionRef[];
+  readonly observations: readonly Observation[];
+  readonly previous: readonly ActiveAlert[];
+  readonly filings: readonly Filing[];
+  /** Seconds spent reading, counted into the duration the observer is told. */
+  readonly seconds: number;
+}
+
+/** An evaluation not yet recorded: {@link evaluateInputs}' result and how long it took. */
+export interface PendingEvaluation {
+  readonly result: EvaluationResult;
+  readonly seconds: number;
+}
+
+/**
+ * Locks the institutions and reads what evaluating them needs (their refs, the current observations of
+ * the metrics some rule reads, plus `pending`; their active alerts; the filings missing-filing rules
+ * look at). Reads only: an upload can write its values on the same connection once this has returned,
+ * while {@link evaluateInputs} runs. `undefined` when `codes` is empty.
+ */
+export async function loadEvaluationInputs(
+  trx: Kysely<Database>,
+  snapshot: RulesSnapshot,
+  codes: readonly string[],
+  now: Date,
+  pending: readonly Observation[] = [],
+): Promise<EvaluationInputs | undefined> {
   const sorted = [...new Set(codes)].sort();
-  if (sorted.length === 0) return [];
+  if (sorted.length === 0) return undefined;
   await lockInstitutions(trx, sorted);
   const started = performance.now();
   const { rules, catalog, timeZone } = snapshot;
@@ -74,10 +111,34 @@ export async function evaluateInstitutions(
   const filings = await loadCurrentFilings(trx, sorted, periods);
   const read = ruleMetrics(rules);
   for (const o of pending) if (read.has(o.metric)) observations.push(o);
+  return { institutions, observations, previous, filings, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Evaluates loaded inputs: pure computation, no statement. */
+export function evaluateInputs(
+  { rules, catalog, timeZone }: RulesSnapshot,
+  { institutions, observations, filings, previous }: EvaluationInputs,
+  now: Date,
+): PendingEvaluation {
+  const started = performance.now();
   const result = evaluate({ rules, catalog, institutions, observations, filings, previous, timeZone, now });
+  return { result, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Stores an evaluation's transitions (alerts, events, outbox rows) and tells the observer. */
+export async function recordEvaluation(
+  trx: Kysely<Database>,
+  snapshot: RulesSnapshot,
+  inputs: EvaluationInputs,
+  { result, seconds }: PendingEvaluation,
+  actor: string,
+  observer?: EvaluationObserver,
+): Promise<RecordedTransition[]> {
+  const started = performance.now();
+  const { catalog } = snapshot;
   const recorded = await recordTransitions(trx, result.transitions, actor, snapshot.hash);
 
-  const byCode = new Map(institutions.map(({ establishedAt: _, ...i }) => [i.code, i]));
+  const byCode = new Map(inputs.institutions.map(({ establishedAt: _, ...i }) => [i.code, i]));
   await enqueueNotifications(
     trx,
     recorded.map((r): NotificationItem => {
@@ -104,7 +165,7 @@ export async function evaluateInstitutions(
     }),
     [...snapshot.routes],
   );
-  observer?.evaluated((performance.now() - started) / 1000, result.health);
+  observer?.evaluated(inputs.seconds + seconds + (performance.now() - started) / 1000, result.health);
   return recorded;
 }
 

@@ -4,8 +4,11 @@ import type { Logger } from 'pino';
 import type { RecordedTransition } from '../alerts/alert.repository.js';
 import {
   type EvaluationObserver,
-  evaluateInstitutions,
+  evaluateInputs,
+  loadEvaluationInputs,
+  type PendingEvaluation,
   type RulesSnapshot,
+  recordEvaluation,
   ruleMetrics,
 } from '../alerts/evaluation.service.js';
 import { recordAudit } from '../audit/audit.repository.js';
@@ -29,7 +32,12 @@ import { findReplay, loadPreviousValues } from './upload.repository.js';
 
 export type { UploadMeta } from './receipt.js';
 
-import { insertUploadVersions, pendingObservations, writeObservations } from './submission.writer.js';
+import {
+  insertUploadVersions,
+  pendingObservations,
+  startObservationCopy,
+  writeObservations,
+} from './submission.writer.js';
 import { readObservations } from './table.observations.js';
 import { inspectFile, readTable, type TableLimits, type UploadFile } from './upload.file.js';
 import type { SheetChoice } from './xlsx.reader.js';
@@ -264,7 +272,9 @@ async function store(
         .returning('id')
         .executeTakeFirstOrThrow();
       deps.logger?.info({ upload_id: upload.id, submissions: drafts.length }, 'import: writing');
-      const versions = await insertUploadVersions(trx, upload.id, drafts, catalog, dueAt, now);
+      // On PostgreSQL a bulk upload writes through COPY on the transaction's own connection.
+      const copyClient = phases.bulk ? transactionClient() : undefined;
+      const versions = await insertUploadVersions(trx, upload.id, drafts, catalog, dueAt, now, copyClient);
       const { stored } = versions;
       phases.mark('versions', true);
       for (const s of stored.filter((x) => x.late)) {
@@ -274,9 +284,12 @@ async function store(
           message: `${s.institution} ${s.period} was due by ${s.due_at}; it is filed late`,
         });
       }
-      // Evaluated before the values are written, from memory: the new versions exist, the versions they
-      // supersede are no longer current, so the stored series lack exactly what the upload brings.
-      // In slices, so a bulk import's evaluation holds one slice's series in memory, not every institution's.
+      // Evaluated from memory, in slices of institutions: each slice's stored series are read before its
+      // values are written (its new versions exist, the versions they supersede are no longer current,
+      // so the stored series lack exactly what the upload brings, which the evaluator takes from
+      // memory), and a bulk import's evaluation holds one slice's series in memory, not every
+      // institution's. On PostgreSQL a bulk upload's slice goes in through a COPY that the server
+      // stores while this process evaluates the slice; the transitions are recorded once it is in.
       const read = ruleMetrics(snapshot.rules);
       // Each institution's drafts, found once rather than by a pass over every draft per slice.
       const draftsOf = new Map<string, number[]>();
@@ -289,24 +302,38 @@ async function store(
       for (const slice of chunks(codes, EVALUATION_SLICE)) {
         const indices = slice.flatMap((code) => draftsOf.get(code) ?? []);
         const pending = pendingObservations(drafts, versions, indices, read);
+        const inputs = await loadEvaluationInputs(trx, snapshot, slice, now, pending);
+        if (!inputs) continue;
+        phases.mark('evaluate');
+        let evaluation: PendingEvaluation;
+        if (copyClient) {
+          const copy = startObservationCopy(copyClient, drafts, versions, indices);
+          try {
+            await copy.flowing;
+            phases.mark('write');
+            evaluation = evaluateInputs(snapshot, inputs, now);
+            // What a slice leaves outlives the young generation: collected here, while the server is
+            // still storing the slice, a bulk import's peak stays near its live set.
+            releaseGarbage();
+          } catch (error) {
+            await copy.abort(error instanceof Error ? error : new Error(String(error)));
+            throw error;
+          }
+          phases.mark('evaluate');
+          await copy.done;
+          phases.mark('write');
+        } else {
+          evaluation = evaluateInputs(snapshot, inputs, now);
+          phases.mark('evaluate');
+          await writeObservations(trx, drafts, versions, undefined, undefined, indices);
+          phases.mark('write');
+          if (phases.bulk) releaseGarbage();
+        }
         recorded.push(
-          ...(await evaluateInstitutions(trx, snapshot, slice, now, principal.name, deps.observer, pending)),
+          ...(await recordEvaluation(trx, snapshot, inputs, evaluation, principal.name, deps.observer)),
         );
-        // What a slice leaves outlives the young generation (it waits on the database): collected
-        // here, a bulk import's peak stays near its live set.
-        if (phases.bulk) releaseGarbage();
+        phases.mark('evaluate');
       }
-      phases.mark('evaluate');
-      await writeObservations(
-        trx,
-        drafts,
-        versions,
-        (batch) => {
-          if (phases.bulk && batch % 10 === 0) releaseGarbage();
-        },
-        phases.bulk ? transactionClient() : undefined,
-      );
-      phases.mark('write');
       const receipt = buildReceipt(upload.id, meta, principal, now, stored, collector, recorded);
       // The uploader's receipt e-mail, if their key has an address: queued with the upload, or not at all.
       await enqueueReceipt(trx, principal, receipt);
