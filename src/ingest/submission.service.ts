@@ -39,7 +39,7 @@ import {
   writeObservations,
 } from './submission.writer.js';
 import { readObservations } from './table.observations.js';
-import { inspectFile, readTable, type TableLimits, type UploadFile } from './upload.file.js';
+import { inspectFile, readTableBatches, type TableLimits, type UploadFile } from './upload.file.js';
 import type { SheetChoice } from './xlsx.reader.js';
 
 /** Reported to metrics: accepted uploads and the codes of rejected ones. */
@@ -83,7 +83,7 @@ export async function ingestFile(
     const collector = new ObservationCollector(await validationContext(deps, snapshot, principal, now));
     const { limits } = options;
     let sheet: SheetChoice | undefined;
-    const rows = readTable(file, inspection, {
+    const rows = readTableBatches(file, inspection, {
       sheet: options.sheet,
       limits,
       onSheet: (chosen) => {
