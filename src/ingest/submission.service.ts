@@ -253,7 +253,7 @@ async function store(
 
       phases.mark('lock');
       checkJumps(drafts, await loadPreviousValues(trx, drafts), catalog, problems, collector.locate);
-      phases.mark('jumps', true);
+      phases.mark('jumps');
       const upload = await trx
         .insertInto('uploads')
         .values({
@@ -276,7 +276,7 @@ async function store(
       const copyClient = phases.bulk ? transactionClient() : undefined;
       const versions = await insertUploadVersions(trx, upload.id, drafts, catalog, dueAt, now, copyClient);
       const { stored } = versions;
-      phases.mark('versions', true);
+      phases.mark('versions');
       for (const s of stored.filter((x) => x.late)) {
         problems.warning({
           code: 'late_filing',

@@ -277,22 +277,40 @@ function derivedOf(d: SubmissionDraft, s: StoredSubmission, catalog: Catalog): [
   return derived;
 }
 
+/** Bytes of `COPY` text handed to the socket at a time. */
+const COPY_CHUNK_BYTES = 256 * 1024;
+
 /**
- * The observations of the drafts at `indices` as lines of `COPY` text. Every value is ASCII and none
- * can hold a tab, a newline or a backslash (codes match ^[A-Za-z0-9_.-]+$, periods and metric codes
- * are canonical, ids and numbers print plainly), so nothing needs escaping.
+ * The observations of the drafts at `indices` as `COPY` text, a chunk at a time, each line written
+ * straight into the chunk's buffer (see {@link copyChunks}; inlined here, where there are hundreds of
+ * thousands of lines). Every value is ASCII and none can hold a tab, a newline or a backslash (codes
+ * match ^[A-Za-z0-9_.-]+$, periods and metric codes are canonical, ids and numbers print plainly), so
+ * nothing needs escaping and a character is a byte.
  */
-function* observationLines(
+function* observationChunks(
   drafts: readonly SubmissionDraft[],
   { stored, derived }: UploadVersions,
   indices: Iterable<number>,
-): Generator<string> {
+): Generator<Buffer> {
+  let chunk = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+  let used = 0;
   for (const i of indices) {
     const d = drafts[i] as SubmissionDraft;
     const prefix = `${(stored[i] as StoredSubmission).id}\t${d.institution}\t${d.period}\t`;
-    for (let k = 0; k < d.metrics.length; k++) yield `${prefix}${d.metrics[k]}\t${d.numbers[k]}\tf\n`;
-    for (const [metric, value] of derived[i] ?? []) yield `${prefix}${metric}\t${value}\tt\n`;
+    const extra = derived[i] ?? [];
+    const reported = d.metrics.length;
+    for (let k = 0; k < reported + extra.length; k++) {
+      const e = k < reported ? undefined : extra[k - reported];
+      const line = e ? `${prefix}${e[0]}\t${e[1]}\tt\n` : `${prefix}${d.metrics[k]}\t${d.numbers[k]}\tf\n`;
+      if (used + line.length > COPY_CHUNK_BYTES) {
+        yield chunk.subarray(0, used);
+        chunk = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+        used = 0;
+      }
+      used += chunk.write(line, used, 'latin1');
+    }
   }
+  if (used > 0) yield chunk.subarray(0, used);
 }
 
 const COPY_OBSERVATIONS =
@@ -309,7 +327,7 @@ export function startObservationCopy(
   versions: UploadVersions,
   indices: Iterable<number>,
 ): CopyInProgress {
-  return startCopy(client, COPY_OBSERVATIONS, copyChunks(observationLines(drafts, versions, indices)));
+  return startCopy(client, COPY_OBSERVATIONS, observationChunks(drafts, versions, indices));
 }
 
 function emptyColumns() {

@@ -196,8 +196,8 @@ async function* readCsvRows(
     for (;;) {
       // Every record parsed so far, as one batch.
       const batch: TableRow[] = [];
-      let record: string[] | null;
-      while ((record = parser.read() as string[] | null) !== null) {
+      const next = () => parser.read() as string[] | null;
+      for (let record = next(); record !== null; record = next()) {
         row += 1;
         if (record.length === 1 && record[0]?.trim() === '') continue;
         if (record.every((c) => c.trim() === '')) continue;
