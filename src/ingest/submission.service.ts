@@ -78,9 +78,13 @@ export async function ingestFile(
   const snapshot = deps.snapshot();
   return rejectingOn(deps, async () => {
     const phases = new Phases();
+    // The institutions are read while the file is hashed: neither waits for the other. A failure to
+    // read them is reported once the file is known to be readable (a handler is attached at once).
+    const context = validationContext(deps, snapshot, principal, now);
+    context.catch(() => undefined);
     const inspection = await inspectFile(file);
     phases.mark('inspect');
-    const collector = new ObservationCollector(await validationContext(deps, snapshot, principal, now));
+    const collector = new ObservationCollector(await context);
     const { limits } = options;
     let sheet: SheetChoice | undefined;
     const rows = readTableBatches(file, inspection, {
