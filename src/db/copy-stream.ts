@@ -77,6 +77,8 @@ export function startCopy(
       markFlowing();
     }
   })();
+  // Observed by the caller once it has computed; never an unhandled rejection meanwhile.
+  done.catch(() => undefined);
   return {
     flowing,
     done,
