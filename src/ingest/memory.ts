@@ -2,13 +2,6 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 let collect: (() => void) | undefined;
-/** What the heap (and the buffers outside it) held after the last collection made here. */
-let heldAfterLast = 0;
-
-function heldBytes(): number {
-  const { used_heap_size, external_memory } = v8.getHeapStatistics();
-  return used_heap_size + external_memory;
-}
 
 /**
  * Runs a full garbage collection between the phases of a bulk import. V8 sizes its heap to the
@@ -23,14 +16,25 @@ export function releaseGarbage(): void {
     collect = vm.runInNewContext('gc') as () => void;
   }
   collect();
-  heldAfterLast = heldBytes();
+}
+
+/** What the heap holds, with the memory outside it that its objects keep (buffers). */
+function heldBytes(): number {
+  const { used_heap_size, external_memory } = v8.getHeapStatistics();
+  return used_heap_size + external_memory;
 }
 
 /**
- * Collects as {@link releaseGarbage} does, but only once the heap (with the buffers outside it) has grown
- * by `bytes` since the last collection made here: cheap enough to ask at every turn of a loop whose heap
- * grows (reading a file), and free for an upload too small to ever grow that much.
+ * A check to make at every turn of a loop whose heap grows (reading a file): it collects as
+ * {@link releaseGarbage} does once the heap has grown by `bytes` since the check was made, or since its
+ * last collection. Cheap when it does not collect, so a loop too short to grow the heap that much never
+ * pays for one.
  */
-export function releaseGarbageBeyond(bytes: number): void {
-  if (heldBytes() - heldAfterLast > bytes) releaseGarbage();
+export function collectorOfGrowth(bytes: number): () => void {
+  let base = heldBytes();
+  return () => {
+    if (heldBytes() - base <= bytes) return;
+    releaseGarbage();
+    base = heldBytes();
+  };
 }

@@ -22,7 +22,7 @@ import { zonedDay } from '../filing/zoned-day.js';
 import { AppError } from '../http/app-error.js';
 import { enqueueReceipt } from '../notify/receipt.outbox.js';
 import { checkConsistency, checkJumps } from './consistency.js';
-import { releaseGarbage, releaseGarbageBeyond } from './memory.js';
+import { collectorOfGrowth, releaseGarbage } from './memory.js';
 import type { RawObservation, SubmissionDraft } from './observation.types.js';
 import { type KnownInstitution, ObservationCollector } from './observation.validator.js';
 import { Phases } from './phases.js';
@@ -124,9 +124,10 @@ export async function ingestFile(
  * near the values kept so far. A file too small to grow the heap that much is never collected.
  */
 async function* collectingAsItGrows<T>(batches: AsyncIterable<T>): AsyncGenerator<T> {
+  const check = collectorOfGrowth(64e6);
   for await (const batch of batches) {
     yield batch;
-    releaseGarbageBeyond(64e6);
+    check();
   }
 }
 
