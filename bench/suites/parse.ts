@@ -7,7 +7,7 @@ import { interpretHeader, rowObservations, type TableRow } from '../../src/inges
 import type { RawObservation } from '../../src/ingest/observation.types.js';
 import { ObservationCollector, validateObservations } from '../../src/ingest/observation.validator.js';
 import { readObservations } from '../../src/ingest/table.observations.js';
-import { inspectFile, readTable } from '../../src/ingest/upload.file.js';
+import { inspectFile, readTable, readTableBatches } from '../../src/ingest/upload.file.js';
 import { clonedPopulation, institutionMap, toLongCsv } from '../lib/data.js';
 import { timeInterleaved } from '../lib/stats.js';
 import { BENCH_PRINCIPAL, END_PERIOD } from './ingest.js';
@@ -76,7 +76,7 @@ export async function runParse(catalog: Catalog, rows: number, runs: number): Pr
         body: async () => {
           const collector = new ObservationCollector(ctx);
           await readObservations(
-            readTable(file, await inspectFile(file), { limits: LIMITS }),
+            readTableBatches(file, await inspectFile(file), { limits: LIMITS }),
             catalog,
             collector,
           );

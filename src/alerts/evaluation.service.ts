@@ -10,6 +10,7 @@ import { enqueueNotifications, type NotificationItem } from '../notify/outbox.re
 import type { Route } from '../notify/routes.js';
 import {
   type EvaluationInput,
+  type EvaluationResult,
   evaluate,
   type Filing,
   type InstitutionRef,
@@ -21,7 +22,7 @@ import { FILING_NAMES, filingFrequencyOf, filingPeriodsToLoad } from '../rules/r
 import { regionKey, regionName } from '../rules/rule.region-ref.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
-import { NOTIFIED_KINDS, type Transition } from './alert.types.js';
+import { type ActiveAlert, NOTIFIED_KINDS, type Transition } from './alert.types.js';
 import { loadPeers } from './observation.window.js';
 
 /** The configuration an evaluation runs with: one consistent snapshot of catalog, rules and routes. */
@@ -47,7 +48,8 @@ export interface EvaluationObserver {
  * Evaluates the rules for some institutions inside the caller's transaction and stores the result:
  * alert rows, alert events and notification outbox rows commit or roll back together.
  * Institutions are locked (transaction-scoped advisory locks taken in one fixed order, so two
- * evaluations never interleave and never deadlock).
+ * evaluations never interleave and never deadlock). The three steps are
+ * {@link loadEvaluationInputs}, {@link evaluateInputs} and {@link recordEvaluation}.
  */
 export async function evaluateInstitutions(
   trx: Kysely<Database>,
@@ -63,8 +65,47 @@ export async function evaluateInstitutions(
    */
   pending: readonly Observation[] = [],
 ): Promise<RecordedTransition[]> {
+  const inputs = await loadEvaluationInputs(trx, snapshot, codes, now, pending);
+  if (!inputs) return [];
+  return recordEvaluation(trx, snapshot, inputs, evaluateInputs(snapshot, inputs, now), actor, observer);
+}
+
+/** What evaluating some institutions reads, loaded by {@link loadEvaluationInputs}. */
+export interface EvaluationInputs {
+  /** The rules judged here: every rule but the region-aggregate ones (the schedule judges regions). */
+  readonly rules: readonly Rule[];
+  readonly institutions: readonly InstitutionRef[];
+  readonly observations: readonly Observation[];
+  readonly previous: readonly ActiveAlert[];
+  readonly filings: readonly Filing[];
+  /** Peer-outlier rules' peers and the latest period they are judged in (see `peersOf`). */
+  readonly peers?: EvaluationInput['peers'];
+  readonly window?: EvaluationInput['window'];
+  /** Seconds spent reading, counted into the duration the observer is told. */
+  readonly seconds: number;
+}
+
+/** An evaluation not yet recorded: {@link evaluateInputs}' result and how long it took. */
+export interface PendingEvaluation {
+  readonly result: EvaluationResult;
+  readonly seconds: number;
+}
+
+/**
+ * Locks the institutions and reads what evaluating them needs (their refs, the current observations of
+ * the metrics some rule reads, plus `pending`; their active alerts; the filings missing-filing rules
+ * look at). Reads only: an upload can write its values on the same connection once this has returned,
+ * while {@link evaluateInputs} runs. `undefined` when `codes` is empty.
+ */
+export async function loadEvaluationInputs(
+  trx: Kysely<Database>,
+  snapshot: RulesSnapshot,
+  codes: readonly string[],
+  now: Date,
+  pending: readonly Observation[] = [],
+): Promise<EvaluationInputs | undefined> {
   const sorted = [...new Set(codes)].sort();
-  if (sorted.length === 0) return [];
+  if (sorted.length === 0) return undefined;
   await lockInstitutions(trx, sorted);
   const started = performance.now();
   const { catalog, timeZone } = snapshot;
@@ -85,7 +126,25 @@ export async function evaluateInstitutions(
   const filings = await loadCurrentFilings(trx, sorted, periods);
   const read = ruleMetrics(rules);
   for (const o of pending) if (read.has(o.metric)) observations.push(o);
-  const peerJudgement = await peersOf(trx, rules, catalog, institutions, observations);
+  const judging = await peersOf(trx, rules, catalog, institutions, observations);
+  return {
+    rules,
+    institutions,
+    observations,
+    previous,
+    filings,
+    ...judging,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Evaluates loaded inputs: pure computation, no statement. */
+export function evaluateInputs(
+  { catalog, timeZone }: RulesSnapshot,
+  { rules, institutions, observations, filings, previous, peers, window }: EvaluationInputs,
+  now: Date,
+): PendingEvaluation {
+  const started = performance.now();
   const result = evaluate({
     rules,
     catalog,
@@ -95,10 +154,24 @@ export async function evaluateInstitutions(
     previous,
     timeZone,
     now,
-    ...peerJudgement,
+    peers,
+    window,
   });
-  const recorded = await recordResult(trx, snapshot, institutions, result.transitions, actor);
-  observer?.evaluated((performance.now() - started) / 1000, result.health);
+  return { result, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Stores an evaluation's transitions (alerts, events, outbox rows) and tells the observer. */
+export async function recordEvaluation(
+  trx: Kysely<Database>,
+  snapshot: RulesSnapshot,
+  inputs: EvaluationInputs,
+  { result, seconds }: PendingEvaluation,
+  actor: string,
+  observer?: EvaluationObserver,
+): Promise<RecordedTransition[]> {
+  const started = performance.now();
+  const recorded = await recordResult(trx, snapshot, inputs.institutions, result.transitions, actor);
+  observer?.evaluated(inputs.seconds + seconds + (performance.now() - started) / 1000, result.health);
   return recorded;
 }
 

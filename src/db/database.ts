@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DataDirLock } from './data-dir.lock.js';
@@ -61,6 +60,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     lock = DataDirLock.acquire(path.join(options.pgliteDir, '..', 'riskwatch.lock'));
   }
   try {
+    // Loaded only for the embedded engine: a process on a PostgreSQL server does not need it.
+    const { PGlite } = await import('@electric-sql/pglite');
     const pglite = await PGlite.create(options.pgliteDir, {
       parsers: { [INT8_OID]: Number, [NUMERIC_OID]: Number, [DATE_OID]: (v: string) => v },
     });

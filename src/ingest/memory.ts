@@ -17,3 +17,24 @@ export function releaseGarbage(): void {
   }
   collect();
 }
+
+/** What the heap holds, with the memory outside it that its objects keep (buffers). */
+function heldBytes(): number {
+  const { used_heap_size, external_memory } = v8.getHeapStatistics();
+  return used_heap_size + external_memory;
+}
+
+/**
+ * A check to make at every turn of a loop whose heap grows (reading a file): it collects as
+ * {@link releaseGarbage} does once the heap has grown by `bytes` since the check was made, or since its
+ * last collection. Cheap when it does not collect, so a loop too short to grow the heap that much never
+ * pays for one.
+ */
+export function collectorOfGrowth(bytes: number): () => void {
+  let base = heldBytes();
+  return () => {
+    if (heldBytes() - base <= bytes) return;
+    releaseGarbage();
+    base = heldBytes();
+  };
+}

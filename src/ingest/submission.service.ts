@@ -4,8 +4,11 @@ import type { Logger } from 'pino';
 import type { RecordedTransition } from '../alerts/alert.repository.js';
 import {
   type EvaluationObserver,
-  evaluateInstitutions,
+  evaluateInputs,
+  loadEvaluationInputs,
+  type PendingEvaluation,
   type RulesSnapshot,
+  recordEvaluation,
   ruleMetrics,
 } from '../alerts/evaluation.service.js';
 import { recordAudit } from '../audit/audit.repository.js';
@@ -19,7 +22,7 @@ import { zonedDay } from '../filing/zoned-day.js';
 import { AppError } from '../http/app-error.js';
 import { enqueueReceipt } from '../notify/receipt.outbox.js';
 import { checkConsistency, checkJumps } from './consistency.js';
-import { releaseGarbage } from './memory.js';
+import { collectorOfGrowth, releaseGarbage } from './memory.js';
 import type { RawObservation, SubmissionDraft } from './observation.types.js';
 import { type KnownInstitution, ObservationCollector } from './observation.validator.js';
 import { Phases } from './phases.js';
@@ -29,9 +32,14 @@ import { findReplay, loadPreviousValues } from './upload.repository.js';
 
 export type { UploadMeta } from './receipt.js';
 
-import { insertUploadVersions, pendingObservations, writeObservations } from './submission.writer.js';
+import {
+  insertUploadVersions,
+  pendingObservations,
+  startObservationCopy,
+  writeObservations,
+} from './submission.writer.js';
 import { readObservations } from './table.observations.js';
-import { inspectFile, readTable, type TableLimits, type UploadFile } from './upload.file.js';
+import { inspectFile, readTableBatches, type TableLimits, type UploadFile } from './upload.file.js';
 import type { SheetChoice } from './xlsx.reader.js';
 
 /** Reported to metrics: accepted uploads and the codes of rejected ones. */
@@ -70,12 +78,16 @@ export async function ingestFile(
   const snapshot = deps.snapshot();
   return rejectingOn(deps, async () => {
     const phases = new Phases();
+    // The institutions are read while the file is hashed: neither waits for the other. A failure to
+    // read them is reported once the file is known to be readable (a handler is attached at once).
+    const context = validationContext(deps, snapshot, principal, now);
+    context.catch(() => undefined);
     const inspection = await inspectFile(file);
     phases.mark('inspect');
-    const collector = new ObservationCollector(await validationContext(deps, snapshot, principal, now));
+    const collector = new ObservationCollector(await context);
     const { limits } = options;
     let sheet: SheetChoice | undefined;
-    const rows = readTable(file, inspection, {
+    const rows = readTableBatches(file, inspection, {
       sheet: options.sheet,
       limits,
       onSheet: (chosen) => {
@@ -83,7 +95,7 @@ export async function ingestFile(
       },
     });
     const { layout, dataRows } = await readObservations(
-      rows,
+      collectingAsItGrows(rows),
       snapshot.catalog,
       collector,
       limits.maxValues,
@@ -103,6 +115,20 @@ export async function ingestFile(
       explanation: options.explanation,
     });
   });
+}
+
+/**
+ * Hands on the batches of rows, collecting garbage whenever the heap has grown by 64 MB since the last
+ * collection: while a large file is read its heap peaks wherever V8 lets it, 170–270 MB at 600,000
+ * rows depending on when its concurrent marking gets a core, and a collection now and then keeps it
+ * near the values kept so far. A file too small to grow the heap that much is never collected.
+ */
+async function* collectingAsItGrows<T>(batches: AsyncIterable<T>): AsyncGenerator<T> {
+  const check = collectorOfGrowth(64e6);
+  for await (const batch of batches) {
+    yield batch;
+    check();
+  }
 }
 
 /**
@@ -264,7 +290,9 @@ async function store(
         .returning('id')
         .executeTakeFirstOrThrow();
       deps.logger?.info({ upload_id: upload.id, submissions: drafts.length }, 'import: writing');
-      const versions = await insertUploadVersions(trx, upload.id, drafts, catalog, dueAt, now);
+      // On PostgreSQL a bulk upload writes through COPY on the transaction's own connection.
+      const copyClient = phases.bulk ? transactionClient() : undefined;
+      const versions = await insertUploadVersions(trx, upload.id, drafts, catalog, dueAt, now, copyClient);
       const { stored } = versions;
       phases.mark('versions', true);
       for (const s of stored.filter((x) => x.late)) {
@@ -274,9 +302,12 @@ async function store(
           message: `${s.institution} ${s.period} was due by ${s.due_at}; it is filed late`,
         });
       }
-      // Evaluated before the values are written, from memory: the new versions exist, the versions they
-      // supersede are no longer current, so the stored series lack exactly what the upload brings.
-      // In slices, so a bulk import's evaluation holds one slice's series in memory, not every institution's.
+      // Evaluated from memory, in slices of institutions: each slice's stored series are read before its
+      // values are written (its new versions exist, the versions they supersede are no longer current,
+      // so the stored series lack exactly what the upload brings, which the evaluator takes from
+      // memory), and a bulk import's evaluation holds one slice's series in memory, not every
+      // institution's. On PostgreSQL a bulk upload's slice goes in through a COPY that the server
+      // stores while this process evaluates the slice; the transitions are recorded once it is in.
       const read = ruleMetrics(snapshot.rules);
       // Each institution's drafts, found once rather than by a pass over every draft per slice.
       const draftsOf = new Map<string, number[]>();
@@ -289,24 +320,38 @@ async function store(
       for (const slice of chunks(codes, EVALUATION_SLICE)) {
         const indices = slice.flatMap((code) => draftsOf.get(code) ?? []);
         const pending = pendingObservations(drafts, versions, indices, read);
+        const inputs = await loadEvaluationInputs(trx, snapshot, slice, now, pending);
+        if (!inputs) continue;
+        phases.mark('evaluate');
+        let evaluation: PendingEvaluation;
+        if (copyClient) {
+          const copy = startObservationCopy(copyClient, drafts, versions, indices);
+          try {
+            await copy.flowing;
+            phases.mark('write');
+            evaluation = evaluateInputs(snapshot, inputs, now);
+            // What a slice leaves outlives the young generation: collected here, while the server is
+            // still storing the slice, a bulk import's peak stays near its live set.
+            releaseGarbage();
+          } catch (error) {
+            await copy.abort(error instanceof Error ? error : new Error(String(error)));
+            throw error;
+          }
+          phases.mark('evaluate');
+          await copy.done;
+          phases.mark('write');
+        } else {
+          evaluation = evaluateInputs(snapshot, inputs, now);
+          phases.mark('evaluate');
+          await writeObservations(trx, drafts, versions, undefined, undefined, indices);
+          phases.mark('write');
+          if (phases.bulk) releaseGarbage();
+        }
         recorded.push(
-          ...(await evaluateInstitutions(trx, snapshot, slice, now, principal.name, deps.observer, pending)),
+          ...(await recordEvaluation(trx, snapshot, inputs, evaluation, principal.name, deps.observer)),
         );
-        // What a slice leaves outlives the young generation (it waits on the database): collected
-        // here, a bulk import's peak stays near its live set.
-        if (phases.bulk) releaseGarbage();
+        phases.mark('evaluate');
       }
-      phases.mark('evaluate');
-      await writeObservations(
-        trx,
-        drafts,
-        versions,
-        (batch) => {
-          if (phases.bulk && batch % 10 === 0) releaseGarbage();
-        },
-        phases.bulk ? transactionClient() : undefined,
-      );
-      phases.mark('write');
       const receipt = buildReceipt(upload.id, meta, principal, now, stored, collector, recorded);
       // The uploader's receipt e-mail, if their key has an address: queued with the upload, or not at all.
       await enqueueReceipt(trx, principal, receipt);

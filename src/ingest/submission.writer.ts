@@ -1,9 +1,7 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Catalog } from '../catalog/catalog.js';
+import { type CopyInProgress, copyChunks, startCopy } from '../db/copy-stream.js';
 import type { Database } from '../db/schema.js';
 import type { Observation } from '../rules/evaluate.js';
 import { draftValues, type SubmissionDraft } from './observation.types.js';
@@ -51,12 +49,12 @@ export async function storeVersions(
   catalog: Catalog,
   dueAt: DueDate,
   now: Date,
-  /** Called after each batch of observations is written (a bulk import gives memory back there). */
+  /** Called after each batch of observations an `INSERT` writes (a bulk import gives memory back there). */
   afterBatch?: (batch: number) => void,
-  /** The transaction's `pg` client, when observations should go in through COPY (PostgreSQL, bulk). */
+  /** The transaction's `pg` client, when versions and observations should go in through COPY (PostgreSQL, bulk). */
   copyClient?: pg.PoolClient,
 ): Promise<StoredSubmission[]> {
-  const versions = await insertUploadVersions(trx, uploadId, drafts, catalog, dueAt, now);
+  const versions = await insertUploadVersions(trx, uploadId, drafts, catalog, dueAt, now, copyClient);
   await writeObservations(trx, drafts, versions, afterBatch, copyClient);
   return versions.stored;
 }
@@ -64,7 +62,8 @@ export async function storeVersions(
 /**
  * Inserts version n+1 of each draft's (institution, period), marking version n superseded, and derives
  * the values the catalog computes from the reported ones (recorded on each stored version). Set-based:
- * two statements per 20,000 drafts.
+ * two statements per 20,000 drafts; or, given the transaction's client on PostgreSQL, one statement per
+ * 20,000 drafts to supersede, one to reserve the ids and one `COPY`, while which the values are derived.
  */
 export async function insertUploadVersions(
   trx: Kysely<Database>,
@@ -73,11 +72,99 @@ export async function insertUploadVersions(
   catalog: Catalog,
   dueAt: DueDate,
   now: Date,
+  copyClient?: pg.PoolClient,
 ): Promise<UploadVersions> {
   const stored: StoredSubmission[] = [];
-  for (const part of batches(drafts)) stored.push(...(await insertVersions(trx, uploadId, part, dueAt, now)));
-  const derived = drafts.map((d, i) => derivedOf(d, stored[i] as StoredSubmission, catalog));
+  const deriveAll = () => drafts.map((d, i) => derivedOf(d, stored[i] as StoredSubmission, catalog));
+  if (!copyClient) {
+    for (const part of batches(drafts))
+      stored.push(...(await insertVersions(trx, uploadId, part, dueAt, now)));
+    return { stored, derived: deriveAll() };
+  }
+  const previous = new Map<string, number>();
+  for (const part of batches(drafts)) {
+    for (const r of await supersede(trx, part)) previous.set(key(r.institution_code, r.period), r.version);
+  }
+  stored.push(...newVersions(drafts, previous, await reserveIds(trx, drafts.length), dueAt, now));
+  const copy = startCopy(copyClient, COPY_SUBMISSIONS, copyChunks(submissionLines(uploadId, stored, now)));
+  let derived: UploadVersions['derived'];
+  try {
+    await copy.flowing;
+    // Computed while the server stores the versions: nothing here needs them stored.
+    derived = deriveAll();
+  } catch (error) {
+    await copy.abort(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  await copy.done;
   return { stored, derived };
+}
+
+const COPY_SUBMISSIONS =
+  'COPY submissions (id, upload_id, institution_code, period, version, created_at, due_at, late) FROM STDIN';
+
+/** The new versions as lines of `COPY` text: codes and periods are plain ASCII, timestamps ISO 8601. */
+function* submissionLines(
+  uploadId: number,
+  stored: readonly StoredSubmission[],
+  now: Date,
+): Generator<string> {
+  const created = now.toISOString();
+  for (const s of stored) {
+    yield `${s.id}\t${uploadId}\t${s.institution}\t${s.period}\t${s.version}\t${created}\t${s.due_at ?? '\\N'}\t${s.late ? 't' : 'f'}\n`;
+  }
+}
+
+/**
+ * `count` ids from the submissions' identity sequence, ascending, so that ids follow the drafts' order
+ * as those an `INSERT` assigns. `nextval` is never rolled back: ids of a failed upload are skipped, as
+ * they are with an `INSERT`.
+ */
+async function reserveIds(trx: Kysely<Database>, count: number): Promise<number[]> {
+  const { rows } = await sql<{ id: number }>`
+    SELECT nextval(pg_get_serial_sequence('submissions', 'id')) AS id FROM generate_series(1, ${count}::int)`.execute(
+    trx,
+  );
+  return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+}
+
+/** Marks the current versions of the drafts' (institution, period)s superseded; returns their numbers. */
+async function supersede(
+  trx: Kysely<Database>,
+  part: readonly SubmissionDraft[],
+): Promise<Array<{ institution_code: string; period: string; version: number }>> {
+  const { rows } = await sql<{ institution_code: string; period: string; version: number }>`
+    UPDATE submissions AS s SET is_current = false
+    FROM unnest(${part.map((d) => d.institution)}::text[], ${part.map((d) => d.period)}::text[]) AS d(code, period)
+    WHERE s.institution_code = d.code AND s.period = d.period AND s.is_current
+    RETURNING s.institution_code, s.period, s.version`.execute(trx);
+  return rows;
+}
+
+/** The stored versions of the drafts, in their order, given the versions they supersede and their ids. */
+function newVersions(
+  part: readonly SubmissionDraft[],
+  previous: ReadonlyMap<string, number>,
+  ids: readonly number[],
+  dueAt: DueDate,
+  now: Date,
+): StoredSubmission[] {
+  return part.map((d, i) => {
+    const due = dueAt(d);
+    const supersedes = previous.get(key(d.institution, d.period)) ?? null;
+    return {
+      id: ids[i] as number,
+      institution: d.institution,
+      period: d.period,
+      version: (supersedes ?? 0) + 1,
+      supersedes,
+      reported: d.metrics.length,
+      derived: [],
+      due_at: due?.toISOString() ?? null,
+      // Late from the due instant on, as isLate() in src/filing/deadline.ts has it.
+      late: due !== null && now >= due,
+    };
+  });
 }
 
 /**
@@ -105,20 +192,22 @@ export function pendingObservations(
 }
 
 /**
- * Writes the reported and derived observations of an upload's new versions. Set-based: each
- * statement passes whole columns as arrays through `unnest`, so the statement count grows with
- * rows / 20,000 and PostgreSQL parses one statement, not one per row; or, given the transaction's
- * client on PostgreSQL, one `COPY` streamed as it is made.
+ * Writes the reported and derived observations of an upload's new versions (those of the drafts at
+ * `indices`, by default all). Set-based: each statement passes whole columns as arrays through
+ * `unnest`, so the statement count grows with rows / 20,000 and PostgreSQL parses one statement, not
+ * one per row; or, given the transaction's client on PostgreSQL, one `COPY` streamed as it is made.
  */
 export async function writeObservations(
   trx: Kysely<Database>,
   drafts: readonly SubmissionDraft[],
-  { stored, derived }: UploadVersions,
+  versions: UploadVersions,
   afterBatch?: (batch: number) => void,
   copyClient?: pg.PoolClient,
+  indices: Iterable<number> = drafts.keys(),
 ): Promise<void> {
+  const { stored, derived } = versions;
   let batch = 0;
-  if (copyClient) await copyObservations(copyClient, observationLines(drafts, stored, derived), afterBatch);
+  if (copyClient) await startObservationCopy(copyClient, drafts, versions, indices).done;
   else {
     // Observations go in as columns, one statement per batch, built from the drafts without an
     // intermediate object per row.
@@ -138,7 +227,8 @@ export async function writeObservations(
       columns = emptyColumns();
       afterBatch?.(++batch);
     };
-    for (const [i, d] of drafts.entries()) {
+    for (const i of indices) {
+      const d = drafts[i] as SubmissionDraft;
       const s = stored[i] as StoredSubmission;
       for (let k = 0; k < d.metrics.length; k++) {
         columns.push(s.id, d, d.metrics[k] as string, d.numbers[k] as number, false);
@@ -163,38 +253,20 @@ async function insertVersions(
 ): Promise<StoredSubmission[]> {
   if (part.length === 0) return [];
   const previous = new Map<string, number>();
-  const superseded = await sql<{ institution_code: string; period: string; version: number }>`
-    UPDATE submissions AS s SET is_current = false
-    FROM unnest(${part.map((d) => d.institution)}::text[], ${part.map((d) => d.period)}::text[]) AS d(code, period)
-    WHERE s.institution_code = d.code AND s.period = d.period AND s.is_current
-    RETURNING s.institution_code, s.period, s.version`.execute(trx);
-  for (const r of superseded.rows) previous.set(key(r.institution_code, r.period), r.version);
-
-  const due = part.map(dueAt);
-  const versions = part.map((d) => (previous.get(key(d.institution, d.period)) ?? 0) + 1);
-  // Late from the due instant on, as isLate() in src/filing/deadline.ts has it.
-  const late = due.map((d) => d !== null && now >= d);
+  for (const r of await supersede(trx, part)) previous.set(key(r.institution_code, r.period), r.version);
+  const versions = newVersions(part, previous, [], dueAt, now);
   const { rows } = await sql<{ id: number; institution_code: string; period: string }>`
     INSERT INTO submissions (upload_id, institution_code, period, version, created_at, due_at, late)
     SELECT ${uploadId}::bigint, d.code, d.period, d.version, ${now}::timestamptz, d.due_at, d.late
     FROM unnest(
-      ${part.map((d) => d.institution)}::text[], ${part.map((d) => d.period)}::text[], ${versions}::int[],
-      ${due.map((d) => d?.toISOString() ?? null)}::timestamptz[], ${late}::boolean[]
+      ${part.map((d) => d.institution)}::text[], ${part.map((d) => d.period)}::text[],
+      ${versions.map((v) => v.version)}::int[], ${versions.map((v) => v.due_at)}::timestamptz[],
+      ${versions.map((v) => v.late)}::boolean[]
     ) WITH ORDINALITY AS d(code, period, version, due_at, late, n)
     ORDER BY d.n
     RETURNING id, institution_code, period`.execute(trx);
   const ids = new Map(rows.map((r) => [key(r.institution_code, r.period), r.id]));
-  return part.map((d, i) => ({
-    id: ids.get(key(d.institution, d.period)) as number,
-    institution: d.institution,
-    period: d.period,
-    version: versions[i] as number,
-    supersedes: previous.get(key(d.institution, d.period)) ?? null,
-    reported: d.metrics.length,
-    derived: [],
-    due_at: due[i]?.toISOString() ?? null,
-    late: late[i] as boolean,
-  }));
+  return versions.map((v) => ({ ...v, id: ids.get(key(v.institution, v.period)) as number }));
 }
 
 /** The values the catalog derives for a draft (recorded on its stored submission), e.g. a ratio from its parts. */
@@ -205,66 +277,57 @@ function derivedOf(d: SubmissionDraft, s: StoredSubmission, catalog: Catalog): [
   return derived;
 }
 
-/** Lines of `COPY` text produced per chunk: small enough to keep memory flat, large enough to batch. */
-const COPY_CHUNK_ROWS = 4000;
+/** Bytes of `COPY` text handed to the socket at a time. */
+const COPY_CHUNK_BYTES = 256 * 1024;
 
 /**
- * Every observation of the drafts as `COPY` text lines, a chunk at a time. No value can hold a tab, a
- * newline or a backslash (codes match ^[A-Za-z0-9_.-]+$, periods and metric codes are canonical,
- * numbers print plainly), so nothing needs escaping.
+ * The observations of the drafts at `indices` as `COPY` text, a chunk at a time, each line written
+ * straight into the chunk's buffer (see {@link copyChunks}; inlined here, where there are hundreds of
+ * thousands of lines). Every value is ASCII and none can hold a tab, a newline or a backslash (codes
+ * match ^[A-Za-z0-9_.-]+$, periods and metric codes are canonical, ids and numbers print plainly), so
+ * nothing needs escaping and a character is a byte.
  */
-function* observationLines(
+function* observationChunks(
   drafts: readonly SubmissionDraft[],
-  stored: readonly StoredSubmission[],
-  derived: UploadVersions['derived'],
-): Generator<string> {
-  let chunk = '';
-  let rows = 0;
-  for (const [i, d] of drafts.entries()) {
-    const s = stored[i] as StoredSubmission;
-    const prefix = `${s.id}\t${d.institution}\t${d.period}\t`;
-    for (let k = 0; k < d.metrics.length; k++) chunk += `${prefix}${d.metrics[k]}\t${d.numbers[k]}\tf\n`;
-    rows += d.metrics.length;
-    for (const [metric, value] of derived[i] ?? []) {
-      chunk += `${prefix}${metric}\t${value}\tt\n`;
-      rows++;
-    }
-    if (rows >= COPY_CHUNK_ROWS) {
-      yield chunk;
-      chunk = '';
-      rows = 0;
+  { stored, derived }: UploadVersions,
+  indices: Iterable<number>,
+): Generator<Buffer> {
+  let chunk = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+  let used = 0;
+  for (const i of indices) {
+    const d = drafts[i] as SubmissionDraft;
+    const prefix = `${(stored[i] as StoredSubmission).id}\t${d.institution}\t${d.period}\t`;
+    const extra = derived[i] ?? [];
+    const reported = d.metrics.length;
+    for (let k = 0; k < reported + extra.length; k++) {
+      const e = k < reported ? undefined : extra[k - reported];
+      const line = e ? `${prefix}${e[0]}\t${e[1]}\tt\n` : `${prefix}${d.metrics[k]}\t${d.numbers[k]}\tf\n`;
+      if (used + line.length > COPY_CHUNK_BYTES) {
+        yield chunk.subarray(0, used);
+        chunk = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+        used = 0;
+      }
+      used += chunk.write(line, used, 'latin1');
     }
   }
-  if (chunk) yield chunk;
+  if (used > 0) yield chunk.subarray(0, used);
 }
 
+const COPY_OBSERVATIONS =
+  'COPY observations (submission_id, institution_code, period, metric, value, derived) FROM STDIN';
+
 /**
- * Streams every observation through one `COPY … FROM STDIN` (text format): the lines are made while
- * PostgreSQL stores the ones before them, so this process's work and the server's overlap.
- * `afterBatch` is called every {@link BATCH} rows or so.
+ * Starts one `COPY … FROM STDIN` (text format) of the observations of the drafts at `indices` on the
+ * transaction's client, and returns at once: the lines are made as the socket takes them, and the
+ * server stores them while this process goes on (see {@link startCopy}).
  */
-async function copyObservations(
+export function startObservationCopy(
   client: pg.PoolClient,
-  lines: Iterable<string>,
-  afterBatch?: (batch: number) => void,
-): Promise<void> {
-  const perBatch = Math.max(1, Math.round(BATCH / COPY_CHUNK_ROWS));
-  let chunks = 0;
-  await pipeline(
-    Readable.from(
-      (function* () {
-        for (const chunk of lines) {
-          yield chunk;
-          if (++chunks % perBatch === 0) afterBatch?.(chunks / perBatch);
-        }
-      })(),
-    ),
-    client.query(
-      copyFrom(
-        'COPY observations (submission_id, institution_code, period, metric, value, derived) FROM STDIN',
-      ),
-    ),
-  );
+  drafts: readonly SubmissionDraft[],
+  versions: UploadVersions,
+  indices: Iterable<number>,
+): CopyInProgress {
+  return startCopy(client, COPY_OBSERVATIONS, observationChunks(drafts, versions, indices));
 }
 
 function emptyColumns() {

@@ -16,7 +16,7 @@ const MAX_TITLE_ROWS = 10;
 
 /** Finds the header (skipping title rows), then feeds every row under it to the collector. */
 export async function readObservations(
-  rows: AsyncIterable<TableRow>,
+  batches: AsyncIterable<readonly TableRow[]>,
   catalog: Catalog,
   collector: ObservationCollector,
   maxValues = Number.POSITIVE_INFINITY,
@@ -29,36 +29,37 @@ export async function readObservations(
     const { errors } = interpretHeader(header, catalog);
     return AppError.unprocessable('validation_failed', 'The header is invalid; nothing was stored', errors);
   };
-  for await (const row of rows) {
-    if (layout) {
-      dataRows += 1;
-      const problem = rowObservations(layout, row, emit);
-      if (problem) collector.problems.error(problem);
-      if (collector.count > maxValues) throw tooManyValues(maxValues, row.row);
-      continue;
+  for await (const rows of batches)
+    for (const row of rows) {
+      if (layout) {
+        dataRows += 1;
+        const problem = rowObservations(layout, row, emit);
+        if (problem) collector.problems.error(problem);
+        if (collector.count > maxValues) throw tooManyValues(maxValues, row.row);
+        continue;
+      }
+      if (!looksLikeHeader(row)) {
+        titles.push(row);
+        if (titles.length > MAX_TITLE_ROWS) throw badHeader(titles[0] as TableRow);
+        continue;
+      }
+      const interpreted = interpretHeader(row, catalog);
+      if (interpreted.errors.length > 0) {
+        throw AppError.unprocessable(
+          'validation_failed',
+          `The header has ${interpreted.errors.length} error(s); nothing was stored`,
+          interpreted.errors,
+        );
+      }
+      layout = interpreted.layout;
+      if (titles.length > 0) {
+        collector.problems.info({
+          code: 'title_rows_skipped',
+          row: (titles[0] as TableRow).row,
+          message: `${titles.length} row(s) above the header (row ${row.row}) were read as a title and skipped`,
+        });
+      }
     }
-    if (!looksLikeHeader(row)) {
-      titles.push(row);
-      if (titles.length > MAX_TITLE_ROWS) throw badHeader(titles[0] as TableRow);
-      continue;
-    }
-    const interpreted = interpretHeader(row, catalog);
-    if (interpreted.errors.length > 0) {
-      throw AppError.unprocessable(
-        'validation_failed',
-        `The header has ${interpreted.errors.length} error(s); nothing was stored`,
-        interpreted.errors,
-      );
-    }
-    layout = interpreted.layout;
-    if (titles.length > 0) {
-      collector.problems.info({
-        code: 'title_rows_skipped',
-        row: (titles[0] as TableRow).row,
-        message: `${titles.length} row(s) above the header (row ${row.row}) were read as a title and skipped`,
-      });
-    }
-  }
   if (!layout) {
     if (titles.length > 0) throw badHeader(titles[0] as TableRow);
     const message = 'The file has no rows';

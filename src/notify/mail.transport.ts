@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** One e-mail to deliver. */
 export interface OutgoingMessage {
@@ -97,23 +97,33 @@ export function createMailer(options: MailerOptions): Mailer {
     headers: { ...m.headers },
   });
 
+  // nodemailer is loaded at the first e-mail: most CLI commands never send one.
+  let transport: Promise<Transporter> | undefined;
+  const transportOf = (settings: Parameters<typeof import('nodemailer').createTransport>[0]) => {
+    transport ??= import('nodemailer').then((m) => m.createTransport(settings));
+    return transport;
+  };
+  const close = () => {
+    void transport?.then((t) => t.close());
+  };
+
   if (options.smtpUrl) {
-    const transport = createTransport({ url: options.smtpUrl, ...SMTP_TIMEOUTS });
+    const settings = { url: options.smtpUrl, ...SMTP_TIMEOUTS };
     return {
       async send(message) {
         try {
-          const info = await transport.sendMail(toMail(message));
+          const info = await (await transportOf(settings)).sendMail(toMail(message));
           const rejected = (info.rejected ?? []).map(String);
           return { ok: true, messageId: info.messageId, ...(rejected.length > 0 ? { rejected } : {}) };
         } catch (error) {
           return { ok: false, ...classifySmtpError(error) };
         }
       },
-      close: () => transport.close(),
+      close,
     };
   }
 
-  const transport = createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  const settings = { streamTransport: true, buffer: true, newline: 'windows' } as const;
   const clock = options.clock ?? (() => new Date());
   return {
     async send(message) {
@@ -123,7 +133,7 @@ export function createMailer(options: MailerOptions): Mailer {
       // A dot-prefixed temporary name is invisible to `*.eml` globs until the atomic rename.
       const temp = path.join(options.outboxDir, `.${stamp}-${id}.${process.pid}.tmp`);
       try {
-        const info = await transport.sendMail(toMail(message));
+        const info = await (await transportOf(settings)).sendMail(toMail(message));
         await fs.mkdir(options.outboxDir, { recursive: true });
         const raw = info.message as Buffer;
         // A plain view: @types/node 20's Buffer no longer satisfies TypeScript's own Uint8Array.
@@ -136,6 +146,6 @@ export function createMailer(options: MailerOptions): Mailer {
         return { ok: false, retryable: true, reason: `outbox file: ${(error as Error).message}` };
       }
     },
-    close: () => transport.close(),
+    close,
   };
 }

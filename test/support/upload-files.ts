@@ -6,7 +6,7 @@ import type { Catalog } from '../../src/catalog/catalog.js';
 import type { RawObservation } from '../../src/ingest/observation.types.js';
 import { ObservationCollector } from '../../src/ingest/observation.validator.js';
 import { readObservations } from '../../src/ingest/table.observations.js';
-import { inspectFile, readTable, type TableLimits } from '../../src/ingest/upload.file.js';
+import { inspectFile, readTableBatches, type TableLimits } from '../../src/ingest/upload.file.js';
 
 /** A temporary folder removed by the returned function. */
 export function tempDir(): { dir: string; remove: () => void } {
@@ -40,7 +40,7 @@ export async function readFileObservations(
     seen.push(obs);
     original(obs);
   };
-  const rows = readTable(file, inspection, {
+  const rows = readTableBatches(file, inspection, {
     sheet: options.sheet,
     limits: options.limits ?? { maxRows: 1_000_000, maxColumns: 1000 },
   });
