@@ -18,6 +18,7 @@ import { formatPeriod, type Period, parsePeriod, shiftPeriod } from '../../src/c
 import { openDatabase } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrator.js';
 import { hashSeed, mulberry32 } from '../../src/demo/demo.random.js';
+import { judgementOf } from '../../src/rules/rule.derived.js';
 import type { Rule } from '../../src/rules/rule.schema.js';
 
 /** What to generate. */
@@ -93,15 +94,44 @@ interface MetricPlan {
 
 const QUOTIENT = /^\s*([a-z][a-z0-9_]*)\s*\/\s*([a-z][a-z0-9_]*)\s*(?:\*\s*([0-9.]+))?\s*$/;
 
-/** Metric plans per type, from the catalog and the threshold rules. */
-export function metricPlans(catalog: Catalog, rules: readonly Rule[], type: string): MetricPlan[] {
+/**
+ * What one institution of a type reports, at most `count` metrics: first the metrics the rules covering the
+ * type read (the most-read first: each rule's metric, a region rule's components, an expression's inputs),
+ * then the components of the quotients chosen, then the type's other catalog metrics. A ratio is written
+ * with its components where both are chosen (so they agree), else as reported.
+ */
+export function metricPlans(
+  catalog: Catalog,
+  rules: readonly Rule[],
+  type: string,
+  count: number,
+): MetricPlan[] {
+  const reads = new Map<string, number>();
+  for (const rule of rules) {
+    if (rule.kind === 'missing_filing' || !rule.types.includes(type)) continue;
+    for (const m of new Set([rule.metric, ...judgementOf(rule).inputs]))
+      if (catalog.reports(type, m)) reads.set(m, (reads.get(m) ?? 0) + 1);
+  }
+  const own = catalog.metricsFor(type).filter((m) => !m.code.startsWith('bench_'));
+  const order = new Map(own.map((m, i) => [m.code, i]));
+  const chosen: string[] = [...reads.keys()]
+    .sort((a, b) => (reads.get(b) ?? 0) - (reads.get(a) ?? 0) || (order.get(a) ?? 0) - (order.get(b) ?? 0))
+    .slice(0, count);
+  const add = (code: string) => {
+    if (chosen.length < count && !chosen.includes(code) && catalog.reports(type, code)) chosen.push(code);
+  };
+  for (const code of [...chosen]) {
+    const m = QUOTIENT.exec(catalog.metrics.get(code)?.formula ?? '');
+    if (m) {
+      add(m[1] as string);
+      add(m[2] as string);
+    }
+  }
+  for (const m of own) add(m.code);
   const plans: MetricPlan[] = [];
-  for (const metric of catalog.metricsFor(type)) {
-    // The synthetic balances are drawn apart (see syntheticMetricCodes).
-    if (metric.code.startsWith('bench_')) continue;
-    const rule = rules.find(
-      (r) => r.kind === 'threshold' && r.metric === metric.code && r.types.includes(type),
-    );
+  for (const code of chosen) {
+    const metric = catalog.metrics.get(code) as MetricDef;
+    const rule = rules.find((r) => r.kind === 'threshold' && r.metric === code && r.types.includes(type));
     let line: MetricPlan['line'];
     if (rule?.kind === 'threshold') {
       const levels = rule.levels.map((l) => l.threshold);
@@ -114,7 +144,7 @@ export function metricPlans(catalog: Catalog, rules: readonly Rule[], type: stri
     }
     const m = metric.formula ? QUOTIENT.exec(metric.formula) : null;
     const quotient =
-      m && catalog.reports(type, m[1] as string) && catalog.reports(type, m[2] as string)
+      m && chosen.includes(m[1] as string) && chosen.includes(m[2] as string)
         ? { numerator: m[1] as string, denominator: m[2] as string, scale: m[3] ? Number(m[3]) : 1 }
         : undefined;
     plans.push({ metric, ...(line ? { line } : {}), ...(quotient ? { quotient } : {}) });
@@ -269,11 +299,14 @@ export async function writeNationalDatabase(
       FROM unnest(${codes}::text[], ${types}::text[]) WITH ORDINALITY AS x(c, t, n)`.execute(db);
 
     const plansByType = new Map<string, MetricPlan[]>();
+    const derivedByType = new Map<string, Set<string>>();
     const syntheticByType = new Map<string, string[]>();
     const metricsByType: Record<string, number> = {};
     for (const { type } of NATIONAL_MIX) {
-      const plans = metricPlans(catalog, rules, type);
+      const plans = metricPlans(catalog, rules, type, spec.metrics);
       plansByType.set(type, plans);
+      // Ratios computed from their components are stored as derived, as an upload stores them.
+      derivedByType.set(type, new Set(plans.filter((p) => p.quotient).map((p) => p.metric.code)));
       const synthetic = syntheticMetricCodes(Math.max(0, spec.metrics - plans.length));
       syntheticByType.set(type, synthetic);
       metricsByType[type] = plans.length + synthetic.length;
@@ -332,8 +365,9 @@ export async function writeNationalDatabase(
               syntheticByType.get(type) as string[],
             );
             const prefix = `${ids.get(code)}\t${code}\t${o.period}\t`;
+            const computed = derivedByType.get(type) as Set<string>;
             for (const [metric, value] of values) {
-              const derived = catalog.metrics.get(metric)?.formula !== undefined;
+              const derived = computed.has(metric);
               text += `${prefix}${metric}\t${value}\t${derived ? 't' : 'f'}\n`;
               observations++;
             }
@@ -389,7 +423,7 @@ export function nationalValues(
 ): Map<string, number> {
   const code = nationalCode(index);
   const type = nationalType(index);
-  const plans = metricPlans(catalog, rules, type);
+  const plans = metricPlans(catalog, rules, type, spec.metrics);
   const synthetic = syntheticMetricCodes(Math.max(0, spec.metrics - plans.length));
   const { months, quarters } = nationalPeriods(spec);
   const period = parsePeriod(periodText) as Period;

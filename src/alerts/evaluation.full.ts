@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { withTransactionClient } from '../db/transaction-client.js';
+import { transactionClient, withTransactionClient } from '../db/transaction-client.js';
 import { aggregateRegions, evaluate } from '../rules/evaluate.js';
 import { filingPeriodsToLoad } from '../rules/rule.filing.js';
 import type { RuleKind } from '../rules/rule.schema.js';
@@ -10,12 +10,16 @@ import { loadActiveAlerts } from './alert.repository.js';
 import {
   type EvaluationObserver,
   evaluateInstitutions,
-  loadCurrentFilings,
   loadInstitutionRefs,
   type RulesSnapshot,
   recordResult,
 } from './evaluation.service.js';
-import { latestFiledPeriods, loadWindowObservations } from './observation.window.js';
+import {
+  latestFiledPeriods,
+  loadPeriodFilings,
+  loadWindowObservations,
+  type Reader,
+} from './observation.window.js';
 
 /** How a scheduled evaluation of every institution read the data. */
 export type EvaluationMode = 'window' | 'deep';
@@ -75,7 +79,7 @@ export async function evaluateEveryInstitution(
   if (last?.evaluation_key === key) {
     return withTransactionClient(() =>
       db.transaction().execute(async (trx) => {
-        const done = await evaluateWindow(trx, rules, now, observer);
+        const done = await evaluateWindow(db, trx, rules, now, observer);
         await recordRun(trx, rules, key, 'window', now, started, done);
         return { mode: 'window' as const, ...done };
       }),
@@ -96,7 +100,7 @@ export async function evaluateEveryInstitution(
   if (rules.rules.some((r) => r.kind === 'region_aggregate')) {
     transitions += await withTransactionClient(() =>
       db.transaction().execute(async (trx) => {
-        return (await evaluateWindow(trx, rules, now, observer, ['region_aggregate'])).transitions;
+        return (await evaluateWindow(db, trx, rules, now, observer, ['region_aggregate'])).transitions;
       }),
     );
   }
@@ -117,7 +121,19 @@ export async function evaluateAll(
   return (await evaluateEveryInstitution(db, snapshot, now, observer)).transitions;
 }
 
+/**
+ * Reads beside a transaction holding the exclusive bulk lock: on PostgreSQL each on a pooled connection
+ * of its own, so the server reads on both cores while this process parses (nothing can be written
+ * meanwhile: every writer takes the bulk lock, and this transaction has written nothing yet); on PGlite,
+ * which has one connection, on the transaction's.
+ */
+function readerBeside(db: Kysely<Database>, trx: Kysely<Database>): Reader {
+  if (!transactionClient()) return (read) => read(trx);
+  return (read) => withTransactionClient(() => db.connection().execute((on) => read(on)));
+}
+
 async function evaluateWindow(
+  db: Kysely<Database>,
   trx: Kysely<Database>,
   snapshot: RulesSnapshot,
   now: Date,
@@ -132,20 +148,27 @@ async function evaluateWindow(
   const rules = kinds ? snapshot.rules.filter((r) => kinds.includes(r.kind)) : snapshot.rules;
   const latest = await latestFiledPeriods(trx);
   const window = historyWindow(rules, catalog, latest);
-  // One after the other: they share the transaction's connection, and the window may come by COPY.
-  const institutions = await loadInstitutionRefs(trx, undefined, timeZone);
+  const reader = readerBeside(db, trx);
   // With every rule, every alert (those of rules no longer loaded resolve); else their rules' alerts.
   const judged = new Set(rules.map((r) => r.id));
-  const previous = (await loadActiveAlerts(trx)).filter((a) => !kinds || judged.has(a.ruleId));
-  const observations = await loadWindowObservations(trx, window);
-  // Missing filings' periods, and the latest periods a missing-data rule judges.
-  const periods = new Set(filingPeriodsToLoad({ rules, catalog, previous, now, timeZone }));
+  // The periods missing filings are due for, and the latest ones a missing-data rule judges; periods of
+  // older missing filings still open (a few, if any) are read once the alerts are in.
+  const periods = new Set(filingPeriodsToLoad({ rules, catalog, previous: [], now, timeZone }));
   for (const r of rules) {
     const frequency = r.kind === 'missing_data' ? catalog.metrics.get(r.metric)?.frequency : undefined;
     const last = frequency ? latest[frequency] : undefined;
     if (last) periods.add(last);
   }
-  const filings = await loadCurrentFilings(trx, undefined, [...periods]);
+  const [institutions, previous, observations, filed] = await Promise.all([
+    reader((on) => loadInstitutionRefs(on, undefined, timeZone)),
+    reader(async (on) => (await loadActiveAlerts(on)).filter((a) => !kinds || judged.has(a.ruleId))),
+    loadWindowObservations(trx, window, reader),
+    reader((on) => loadPeriodFilings(on, [...periods])),
+  ]);
+  const older = filingPeriodsToLoad({ rules, catalog, previous, now, timeZone }).filter(
+    (p) => !periods.has(p),
+  );
+  const filings = older.length > 0 ? [...filed, ...(await loadPeriodFilings(trx, older))] : filed;
   const result = evaluate({
     rules,
     catalog,

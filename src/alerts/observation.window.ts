@@ -4,7 +4,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { FREQUENCIES, type Frequency, parsePeriod } from '../catalog/period.js';
 import type { Database } from '../db/schema.js';
 import { transactionClient } from '../db/transaction-client.js';
-import type { InstitutionRef, Observation } from '../rules/evaluate.js';
+import type { Filing, InstitutionRef, Observation } from '../rules/evaluate.js';
 
 /**
  * The latest period of each frequency with a current submission: where a windowed evaluation ends.
@@ -27,55 +27,100 @@ export async function latestFiledPeriods(db: Kysely<Database>): Promise<Partial<
   return latest;
 }
 
+/** From this many metrics of a period on, a submission's rows are read whole and filtered here. */
+const WHOLE_SUBMISSION = 4;
+
 /**
  * The current observations of every institution for the given periods of each metric (a window from
- * `historyWindow`), in as few statements as there are distinct period lists. On PostgreSQL inside
+ * `historyWindow`). A period most metrics are read for (the latest) reads each current submission's rows
+ * whole by the primary key's prefix and keeps the metrics wanted; periods only a few metrics look back to
+ * are read metric by metric, in one statement per distinct list of metrics. On PostgreSQL inside
  * `withTransactionClient` the rows come through `COPY … TO STDOUT`, parsed as they stream: at national
  * scale a window is hundreds of thousands of rows, and the row protocol costs several times more.
  */
 export async function loadWindowObservations(
   db: Kysely<Database>,
   window: ReadonlyMap<string, readonly string[]>,
+  /** Runs each statement's read, on a connection of its own (so they go side by side); on `db` when absent. */
+  reader: Reader = (read) => read(db),
 ): Promise<Observation[]> {
-  const groups = new Map<string, { periods: readonly string[]; metrics: string[] }>();
+  const byPeriod = new Map<string, Set<string>>();
   for (const [metric, periods] of window) {
-    if (periods.length === 0) continue;
-    const key = periods.join(',');
-    const group = groups.get(key);
-    if (group) group.metrics.push(metric);
-    else groups.set(key, { periods, metrics: [metric] });
+    for (const period of periods) {
+      const metrics = byPeriod.get(period) ?? new Set<string>();
+      metrics.add(metric);
+      byPeriod.set(period, metrics);
+    }
   }
-  const client = transactionClient();
-  const out: Observation[] = [];
-  for (const { periods, metrics } of groups.values()) {
-    if (client) await copyWindow(client, periods, metrics, out);
-    else await selectWindow(db, periods, metrics, out);
+  const whole: string[] = [];
+  const sparse = new Map<string, { periods: string[]; metrics: string[] }>();
+  for (const [period, metrics] of byPeriod) {
+    if (metrics.size >= WHOLE_SUBMISSION) {
+      whole.push(period);
+      continue;
+    }
+    const list = [...metrics].sort();
+    const key = list.join(',');
+    const group = sparse.get(key) ?? { periods: [], metrics: list };
+    group.periods.push(period);
+    sparse.set(key, group);
   }
-  return out;
+  const read = (statement: string, keep?: (metric: string, period: string) => boolean) =>
+    reader(async (on) => {
+      const rows: Observation[] = [];
+      const client = transactionClient();
+      if (client) await copyRows(client, statement, rows, keep);
+      else await selectRows(on, statement, rows, keep);
+      return rows;
+    });
+  const parts = await Promise.all([
+    ...(whole.length > 0
+      ? [read(windowSql(whole, undefined), (metric, period) => byPeriod.get(period)?.has(metric) ?? false)]
+      : []),
+    ...[...sparse.values()].map(({ periods, metrics }) => read(windowSql(periods, metrics))),
+  ]);
+  return parts.length === 1 ? (parts[0] as Observation[]) : parts.flat();
 }
 
 /**
- * The statement both engines run: each current submission of the periods, then its observations of
- * the metrics by the primary key (a lateral join, so the planner does not trade the key lookups for a
- * scan of the whole table).
+ * Runs a read on a connection: the caller's own, or (on PostgreSQL, where a scheduled evaluation holds
+ * the exclusive bulk lock so nothing is written meanwhile) another of the pool, so reads go side by side.
  */
-function windowSql(periods: readonly string[], metrics: readonly string[]) {
-  return sql`SELECT o.institution_code, o.metric, o.period, o.value, o.submission_id
-    FROM submissions AS s
-    CROSS JOIN LATERAL (
-      SELECT institution_code, metric, period, value, submission_id FROM observations
-      WHERE submission_id = s.id AND metric = ANY(${metrics}::text[])
-    ) AS o
-    WHERE s.is_current AND s.period = ANY(${periods}::text[])`;
+export type Reader = <T>(read: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
+
+/** A text literal, since COPY takes no parameters: codes and periods are validated identifiers. */
+function literalArray(values: readonly string[]): string {
+  for (const v of values) {
+    if (!/^[A-Za-z0-9_:-]+$/.test(v)) throw new Error(`not a code or period: ${JSON.stringify(v)}`);
+  }
+  return `'{${values.join(',')}}'::text[]`;
 }
 
-async function selectWindow(
+/**
+ * The statement both engines run: the current submissions of the periods, materialised (so the planner
+ * takes them from the period index rather than scanning the key), then each one's observations by the
+ * primary key — all of them, or those of `metrics` — through a lateral join kept apart by `OFFSET 0`,
+ * so the planner does not flatten it into a hash join over a scan of the whole table.
+ */
+function windowSql(periods: readonly string[], metrics: readonly string[] | undefined): string {
+  const which = metrics ? ` AND metric = ANY(${literalArray(metrics)})` : '';
+  return `WITH s AS MATERIALIZED (
+      SELECT id FROM submissions WHERE is_current AND period = ANY(${literalArray(periods)})
+    )
+    SELECT o.institution_code, o.metric, o.period, o.value, o.submission_id
+    FROM s CROSS JOIN LATERAL (
+      SELECT institution_code, metric, period, value, submission_id FROM observations
+      WHERE submission_id = s.id${which} OFFSET 0
+    ) AS o`;
+}
+
+async function selectRows(
   db: Kysely<Database>,
-  periods: readonly string[],
-  metrics: readonly string[],
+  statement: string,
   out: Observation[],
+  keep?: (metric: string, period: string) => boolean,
 ): Promise<void> {
-  const { rows } = await windowSql(periods, metrics).execute(db);
+  const { rows } = await sql.raw(statement).execute(db);
   for (const r of rows as {
     institution_code: string;
     metric: string;
@@ -83,6 +128,7 @@ async function selectWindow(
     value: number;
     submission_id: number;
   }[]) {
+    if (keep && !keep(r.metric, r.period)) continue;
     out.push({
       institution: r.institution_code,
       metric: r.metric,
@@ -93,29 +139,30 @@ async function selectWindow(
   }
 }
 
-/** A text literal for COPY, which takes no parameters: codes and periods are validated identifiers. */
-function literalArray(values: readonly string[]): string {
-  for (const v of values) {
-    if (!/^[A-Za-z0-9_:-]+$/.test(v)) throw new Error(`not a code or period: ${JSON.stringify(v)}`);
-  }
-  return `'{${values.join(',')}}'::text[]`;
-}
-
-async function copyWindow(
+async function copyRows(
   client: pg.PoolClient,
-  periods: readonly string[],
-  metrics: readonly string[],
+  statement: string,
   out: Observation[],
+  keep?: (metric: string, period: string) => boolean,
 ): Promise<void> {
-  const statement = `COPY (SELECT o.institution_code, o.metric, o.period, o.value, o.submission_id
-    FROM submissions AS s
-    CROSS JOIN LATERAL (
-      SELECT institution_code, metric, period, value, submission_id FROM observations
-      WHERE submission_id = s.id AND metric = ANY(${literalArray(metrics)})
-    ) AS o
-    WHERE s.is_current AND s.period = ANY(${literalArray(periods)})) TO STDOUT`;
-  const stream = client.query(copyTo(statement));
+  const stream = client.query(copyTo(`COPY (${statement}) TO STDOUT`));
+  // Codes and periods repeat on every row: one string each, so the evaluator's maps hash each once
+  // (a slice of the chunk would be hashed, and keep the chunk alive, row after row).
+  const strings = new Map<string, string>();
+  const intern = (text: string): string => {
+    const seen = strings.get(text);
+    if (seen !== undefined) return seen;
+    const own = ` ${text}`.slice(1);
+    strings.set(own, own);
+    return own;
+  };
   let rest = '';
+  // Rows come submission by submission: the institution, period and submission of a row are most often
+  // the previous row's, recognised in place without slicing.
+  let institution = '';
+  let period = '';
+  let submission = '';
+  let submissionId = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     const text = rest + chunk.toString('utf8');
     let start = 0;
@@ -127,13 +174,24 @@ async function copyWindow(
       const c = text.indexOf('\t', b + 1);
       const d = text.indexOf('\t', c + 1);
       // Text format: no column here can hold a tab, newline or backslash (codes, periods, numbers).
-      out.push({
-        institution: text.slice(start, a),
-        metric: text.slice(a + 1, b),
-        period: text.slice(b + 1, c),
-        value: Number(text.slice(c + 1, d)),
-        submissionId: Number(text.slice(d + 1, nl)),
-      });
+      if (a - start !== institution.length || !text.startsWith(institution, start))
+        institution = intern(text.slice(start, a));
+      if (c - b - 1 !== period.length || !text.startsWith(period, b + 1))
+        period = intern(text.slice(b + 1, c));
+      const metric = intern(text.slice(a + 1, b));
+      if (!keep || keep(metric, period)) {
+        if (nl - d - 1 !== submission.length || !text.startsWith(submission, d + 1)) {
+          submission = text.slice(d + 1, nl);
+          submissionId = Number(submission);
+        }
+        out.push({
+          institution,
+          metric,
+          period,
+          value: Number(text.slice(c + 1, d)),
+          submissionId,
+        });
+      }
       start = nl + 1;
     }
     rest = text.slice(start);
@@ -163,14 +221,16 @@ export async function loadPeers(
     period: string;
     value: number;
     submission_id: number;
-  }>`SELECT o.institution_code, i.type, i.county, o.metric, o.period, o.value, o.submission_id
-    FROM submissions AS s
-    JOIN institutions AS i ON i.code = s.institution_code AND i.type = ANY(${types}::text[])
-    CROSS JOIN LATERAL (
+  }>`WITH s AS MATERIALIZED (
+      SELECT s.id, i.type, i.county FROM submissions AS s
+      JOIN institutions AS i ON i.code = s.institution_code AND i.type = ANY(${types}::text[])
+      WHERE s.is_current AND s.period = ANY(${periods}::text[])
+    )
+    SELECT o.institution_code, s.type, s.county, o.metric, o.period, o.value, o.submission_id
+    FROM s CROSS JOIN LATERAL (
       SELECT institution_code, metric, period, value, submission_id FROM observations
-      WHERE submission_id = s.id AND metric = ANY(${metrics}::text[])
-    ) AS o
-    WHERE s.is_current AND s.period = ANY(${periods}::text[])`.execute(db);
+      WHERE submission_id = s.id AND metric = ANY(${metrics}::text[]) OFFSET 0
+    ) AS o`.execute(db);
   const institutions = new Map<string, InstitutionRef>();
   const observations: Observation[] = [];
   for (const r of rows) {
@@ -191,4 +251,45 @@ export async function loadPeers(
     });
   }
   return { institutions: [...institutions.values()], observations };
+}
+
+/**
+ * The current submissions of every institution for some periods (what missing-filing and missing-data
+ * rules read in a windowed evaluation): by `COPY … TO STDOUT` on PostgreSQL, a row each otherwise.
+ */
+export async function loadPeriodFilings(db: Kysely<Database>, periods: readonly string[]): Promise<Filing[]> {
+  if (periods.length === 0) return [];
+  const statement = `SELECT institution_code, period, id FROM submissions
+    WHERE is_current AND period = ANY(${literalArray(periods)})`;
+  const client = transactionClient();
+  const out: Filing[] = [];
+  if (!client) {
+    const { rows } = await sql.raw(statement).execute(db);
+    for (const r of rows as { institution_code: string; period: string; id: number }[])
+      out.push({ institution: r.institution_code, period: r.period, submissionId: Number(r.id) });
+    return out;
+  }
+  const periodOf = new Map(periods.map((p) => [p, p]));
+  const stream = client.query(copyTo(`COPY (${statement}) TO STDOUT`));
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const text = rest + chunk.toString('utf8');
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      const a = text.indexOf('\t', start);
+      const b = text.indexOf('\t', a + 1);
+      const period = text.slice(a + 1, b);
+      out.push({
+        institution: text.slice(start, a),
+        period: periodOf.get(period) ?? period,
+        submissionId: Number(text.slice(b + 1, nl)),
+      });
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest) throw new Error('COPY ended in the middle of a row');
+  return out;
 }

@@ -10,9 +10,7 @@ import {
   evaluateFilingRule,
   type Filing,
   type FilingContext,
-  filingKey,
   type RuleOutcome,
-  ruleKey,
 } from './rule.filing.js';
 import { evaluatePeerRule, type PeerContext } from './rule.peer.js';
 import {
@@ -22,7 +20,7 @@ import {
   type RegionTotal,
 } from './rule.region.js';
 import type { Rule, SeriesKindRule } from './rule.schema.js';
-import { ruleCovers } from './rule.scope.js';
+import { coverageOf, ruleCovers } from './rule.scope.js';
 import { type Assessment, assessSeries } from './rule.series.js';
 import { type ThresholdsAt, thresholdsFor } from './rule.thresholds.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
@@ -156,6 +154,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   let peerContext: PeerContext | undefined;
   let regionContext: RegionContext | undefined;
   let filingsByInstitution: ReadonlyMap<string, readonly Filing[]> | undefined;
+  let previousByRule: ReadonlyMap<string, ReadonlyMap<string, ActiveAlert>> | undefined;
   const active: ActiveAlert[] = [];
   const transitions: Transition[] = [];
   const health: RuleHealth[] = [];
@@ -166,7 +165,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
       // A rule's outcome is committed only on success, so a rule failing halfway leaves no trace.
       let outcome: RuleOutcome;
       if (rule.kind === 'missing_filing') {
-        filingContext ??= buildFilingContext(input, institutions, previousByFingerprint);
+        filingContext ??= buildFilingContext(input, institutions);
         outcome = evaluateFilingRule(rule, filingContext);
       } else if (rule.kind === 'peer_outlier') {
         series ??= indexSeries(input.observations);
@@ -183,12 +182,19 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
           catalog,
           institutions,
           series,
-          previousByFingerprint,
           now,
           input.window,
           (code) => {
             filingsByInstitution ??= indexFilings(input.filings);
             return filingsByInstitution.get(code) ?? [];
+          },
+          () => {
+            filingsByInstitution ??= indexFilings(input.filings);
+            return filingsByInstitution.keys();
+          },
+          (ruleId, metric) => {
+            previousByRule ??= indexPrevious(previous);
+            return previousByRule.get(`${ruleId}\u0000${metric}`) ?? NONE;
           },
         );
       }
@@ -245,11 +251,14 @@ function evaluateSeriesRule(
   catalog: Catalog,
   institutions: ReadonlyMap<string, InstitutionRef>,
   series: SeriesIndex,
-  previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
   now: Date,
   window: EvaluationWindow | undefined,
   /** An institution's current submissions. @throws when the evaluation was given no filings. */
   filingsOf: (code: string) => readonly Filing[],
+  /** The institutions with filings. @throws as `filingsOf`. */
+  filedInstitutions: () => Iterable<string>,
+  /** The previous alerts of a rule about a metric, by institution. */
+  previousOf: (ruleId: string, metric: string) => ReadonlyMap<string, ActiveAlert>,
 ): RuleOutcome {
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   const metric = catalog.metrics.get(rule.metric);
@@ -257,23 +266,18 @@ function evaluateSeriesRule(
   const judgement = judgementOf(rule);
   const latest = windowFor(window, rule.kind, metric.frequency);
   const ofMetric = series.get(rule.metric);
-  const inputs = judgement.inputs.map((m) => series.get(m));
-  // Fingerprints are made only where needed: a bulk evaluation judges hundreds of thousands of series.
-  const hasPrevious = previousByFingerprint.size > 0;
-  for (const institution of institutions.values()) {
-    if (!ruleCovers(rule, institution)) continue;
+  // Only institutions with a value the rule reads, a filing (for a missing-data rule) or an alert of the
+  // rule are judged: a national evaluation would otherwise visit every institution for every rule.
+  const mine = previousOf(rule.id, rule.metric);
+  const covers = coverageOf(rule);
+  for (const code of candidatesOf(rule, judgement.inputs, series, mine, filedInstitutions)) {
+    const institution = institutions.get(code);
+    if (!institution || !covers(institution)) continue;
     const observed = ofMetric?.get(institution.code);
-    // A missing-data rule judges every period filed, whatever it holds.
-    const anyInput =
-      inputs.some((byInstitution) => byInstitution?.has(institution.code)) ||
-      (rule.kind === 'missing_data' && filingsOf(institution.code).length > 0);
-    const prev = hasPrevious
-      ? previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))
-      : undefined;
-    if (!anyInput && !prev) continue;
-    const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
+    // The alert of this rule about this metric (one about another metric is resolved by evaluate()).
+    const prev = mine.get(code);
     // Only a previous alert needs to be marked judged (see evaluate()).
-    if (prev) outcome.decided.push(fingerprint);
+    if (prev) outcome.decided.push(prev.fingerprint);
     const watched = judgement.derive
       ? judgement.derive(
           (m) => series.get(m)?.get(institution.code) ?? [],
@@ -295,6 +299,7 @@ function evaluateSeriesRule(
     } else {
       // What the metric itself stood at, where the rule judged something derived from it.
       const currentIn = judgement.derive ? (period: string) => valueIn(observed ?? [], period) : undefined;
+      const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
       const alert = computeAlert(fingerprint, rule, metric, institution, assessment, currentIn);
       const fresh = explain(rule, metric, assessment, thresholdsAt, watched, observed, series, institution);
       const why = seed ? continueExplanation(prev, fresh, assessment) : fresh;
@@ -345,6 +350,51 @@ function valueIn(series: readonly Observation[], period: string): number | undef
   return found?.value;
 }
 
+const NONE: ReadonlyMap<string, ActiveAlert> = new Map();
+
+/**
+ * The institutions a series rule may judge: those with a value of a metric it reads, with a filing (a
+ * missing-data rule), or with an alert of it. A rule reading one metric walks that metric's index and
+ * its alerts, building no set.
+ */
+function candidatesOf(
+  rule: SeriesKindRule,
+  inputs: readonly string[],
+  series: SeriesIndex,
+  alerts: ReadonlyMap<string, ActiveAlert>,
+  filed: () => Iterable<string>,
+): Iterable<string> {
+  const only = inputs.length === 1 && rule.kind !== 'missing_data' ? inputs[0] : undefined;
+  if (only !== undefined) {
+    const ofMetric = series.get(only);
+    if (!ofMetric) return alerts.keys();
+    if (alerts.size === 0) return ofMetric.keys();
+    const all = [...ofMetric.keys()];
+    for (const code of alerts.keys()) if (!ofMetric.has(code)) all.push(code);
+    return all;
+  }
+  const all = new Set<string>(alerts.keys());
+  for (const m of inputs) for (const code of series.get(m)?.keys() ?? []) all.add(code);
+  if (rule.kind === 'missing_data') for (const code of filed()) all.add(code);
+  return all;
+}
+
+/** Previous alerts of institutions by rule id and metric, then institution code. */
+function indexPrevious(previous: readonly ActiveAlert[]): Map<string, Map<string, ActiveAlert>> {
+  const index = new Map<string, Map<string, ActiveAlert>>();
+  for (const a of previous) {
+    if (a.institution === null) continue;
+    const key = `${a.ruleId}\u0000${a.metric}`;
+    let ofRule = index.get(key);
+    if (!ofRule) {
+      ofRule = new Map();
+      index.set(key, ofRule);
+    }
+    ofRule.set(a.institution, a);
+  }
+  return index;
+}
+
 /** Current submissions by institution, for missing-data rules. @throws when none were given. */
 function indexFilings(filings: readonly Filing[] | undefined): Map<string, Filing[]> {
   if (!filings) throw new Error('filings were not loaded for this evaluation');
@@ -361,29 +411,36 @@ function indexFilings(filings: readonly Filing[] | undefined): Map<string, Filin
 function buildFilingContext(
   input: EvaluationInput,
   institutions: ReadonlyMap<string, InstitutionRef>,
-  previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
 ): FilingContext {
   if (!input.filings) throw new Error('filings were not loaded for this evaluation');
   if (!input.timeZone) throw new Error('no time zone was given for filing deadlines');
-  const filings = new Map<string, Filing>();
+  const filings = new Map<string, Map<string, Filing>>();
   for (const f of input.filings) {
-    const key = filingKey(f.institution, f.period);
-    const existing = filings.get(key);
+    let ofInstitution = filings.get(f.institution);
+    if (!ofInstitution) {
+      ofInstitution = new Map();
+      filings.set(f.institution, ofInstitution);
+    }
+    const existing = ofInstitution.get(f.period);
     // Callers pass current submissions only; should two share a period, the newer one wins.
-    if (!existing || (f.submissionId ?? -1) >= (existing.submissionId ?? -1)) filings.set(key, f);
+    if (!existing || (f.submissionId ?? -1) >= (existing.submissionId ?? -1)) ofInstitution.set(f.period, f);
   }
-  const previousByRule = new Map<string, ActiveAlert[]>();
+  const previousByRule = new Map<string, Map<string, ActiveAlert[]>>();
   for (const a of input.previous) {
-    const key = ruleKey(a.ruleId, a.institution);
-    const list = previousByRule.get(key);
+    if (a.institution === null) continue;
+    let ofRule = previousByRule.get(a.ruleId);
+    if (!ofRule) {
+      ofRule = new Map();
+      previousByRule.set(a.ruleId, ofRule);
+    }
+    const list = ofRule.get(a.institution);
     if (list) list.push(a);
-    else previousByRule.set(key, [a]);
+    else ofRule.set(a.institution, [a]);
   }
   return {
     catalog: input.catalog,
     institutions: [...institutions.values()],
     filings,
-    previousByFingerprint,
     previousByRule,
     now: input.now,
     timeZone: input.timeZone,
@@ -440,23 +497,69 @@ function buildRegionContext(
   };
 }
 
+/** One metric's series, by institution code: what the rules read of a series index. */
+export interface MetricSeries {
+  get(code: string): Observation[] | undefined;
+  has(code: string): boolean;
+  /** The institutions with a value, in the order first seen. */
+  keys(): IterableIterator<string>;
+}
+
 /** Observations by metric, then institution: one series each. */
-export type SeriesIndex = ReadonlyMap<string, ReadonlyMap<string, Observation[]>>;
+export interface SeriesIndex {
+  get(metric: string): MetricSeries | undefined;
+}
+
+/**
+ * A metric's series in slots numbered by institution (numbers shared by every metric of one index), so
+ * filing an observation costs one lookup of its metric and, for a row of another institution than the
+ * row before, one of its code: a national evaluation indexes close to a million observations.
+ */
+class SlotSeries implements MetricSeries {
+  readonly slots: (Observation[] | undefined)[] = [];
+  readonly codes: string[] = [];
+  constructor(private readonly numbers: ReadonlyMap<string, number>) {}
+  get(code: string): Observation[] | undefined {
+    const n = this.numbers.get(code);
+    return n === undefined ? undefined : this.slots[n];
+  }
+  has(code: string): boolean {
+    return this.get(code) !== undefined;
+  }
+  keys(): IterableIterator<string> {
+    return this.codes[Symbol.iterator]();
+  }
+}
 
 /** Groups observations by metric and institution. */
-function indexSeries(observations: readonly Observation[]): SeriesIndex {
-  const index = new Map<string, Map<string, Observation[]>>();
+export function indexSeries(observations: readonly Observation[]): SeriesIndex {
+  const numbers = new Map<string, number>();
+  const byMetric = new Map<string, SlotSeries>();
+  let lastCode: string | undefined;
+  let last = -1;
   for (const o of observations) {
-    let ofMetric = index.get(o.metric);
-    if (!ofMetric) {
-      ofMetric = new Map();
-      index.set(o.metric, ofMetric);
+    if (o.institution !== lastCode) {
+      let n = numbers.get(o.institution);
+      if (n === undefined) {
+        n = numbers.size;
+        numbers.set(o.institution, n);
+      }
+      lastCode = o.institution;
+      last = n;
     }
-    const list = ofMetric.get(o.institution);
+    let ofMetric = byMetric.get(o.metric);
+    if (!ofMetric) {
+      ofMetric = new SlotSeries(numbers);
+      byMetric.set(o.metric, ofMetric);
+    }
+    const list = ofMetric.slots[last];
     if (list) list.push(o);
-    else ofMetric.set(o.institution, [o]);
+    else {
+      ofMetric.slots[last] = [o];
+      ofMetric.codes.push(o.institution);
+    }
   }
-  return index;
+  return byMetric;
 }
 
 /** Code-unit order, independent of the locale, so outputs sort the same everywhere. */

@@ -6,7 +6,7 @@ import type { InstitutionRef, Observation } from './evaluate.js';
 import { fingerprintOf } from './rule.alert.js';
 import { explanation } from './rule.explain.js';
 import type { MissingFilingRule, Rule } from './rule.schema.js';
-import { ruleCovers } from './rule.scope.js';
+import { coverageOf } from './rule.scope.js';
 import { renderFilingSummary } from './rule.template.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
 
@@ -46,11 +46,10 @@ export function alertMetricOf(rule: Rule): string {
 export interface FilingContext {
   readonly catalog: Catalog;
   readonly institutions: readonly InstitutionRef[];
-  /** Current submissions by {@link filingKey}. */
-  readonly filings: ReadonlyMap<string, Filing>;
-  readonly previousByFingerprint: ReadonlyMap<string, ActiveAlert>;
-  /** Previous alerts by `ruleKey(rule id, institution)`. */
-  readonly previousByRule: ReadonlyMap<string, readonly ActiveAlert[]>;
+  /** Current submissions by institution, then period. */
+  readonly filings: ReadonlyMap<string, ReadonlyMap<string, Filing>>;
+  /** Previous alerts by rule id, then institution. */
+  readonly previousByRule: ReadonlyMap<string, ReadonlyMap<string, readonly ActiveAlert[]>>;
   readonly now: Date;
   readonly timeZone: string;
 }
@@ -80,11 +79,6 @@ export function filingsFrom(observations: readonly Observation[]): Filing[] {
 /** Index key of a filing: institution and period. */
 export function filingKey(institution: string, period: string): string {
   return `${institution}\u0000${period}`;
-}
-
-/** Index key of previous alerts: rule id and institution. */
-export function ruleKey(ruleId: string, institution: string | null): string {
-  return `${ruleId}\u0000${institution ?? '*'}`;
 }
 
 /**
@@ -117,25 +111,27 @@ export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext):
   };
 
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
+  const covers = coverageOf(rule);
+  const mine = ctx.previousByRule.get(rule.id);
   for (const institution of ctx.institutions) {
-    if (!ruleCovers(rule, institution)) continue;
+    if (!covers(institution)) continue;
     const since = institution.establishedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
     // Expected: the institution existed when the period ended (balances are reported as at its end).
     let periods: readonly string[] =
       since < oldestEnd ? due : due.filter((_, i) => since < (endsAt[i] as number));
-    const previous = ctx.previousByRule.get(ruleKey(rule.id, institution.code));
+    const previous = mine?.get(institution.code);
     if (previous) {
       // A filing still missing stays judged after its period leaves the window.
       const extra = previous.filter((a) => a.metric === metric && !periods.includes(a.period));
       if (extra.length > 0) periods = [...periods, ...extra.map((a) => a.period)];
     }
+    const filed = ctx.filings.get(institution.code);
     for (const period of periods) {
-      const fingerprint = fingerprintOf(rule.id, institution.code, period);
-      const prev = ctx.previousByFingerprint.get(fingerprint);
+      const prev = previous?.find((a) => a.metric === metric && a.period === period);
       // Only a previous alert needs to be marked judged (see evaluate()).
-      if (prev) outcome.decided.push(fingerprint);
+      if (prev) outcome.decided.push(prev.fingerprint);
       const { dueDate, daysOverdue: days } = factsOf(period);
-      const filing = ctx.filings.get(filingKey(institution.code, period));
+      const filing = filed?.get(period);
       if (filing) {
         if (prev) {
           const why = explainFiling(rule, period, dueDate, days, filing.submissionId);
@@ -157,7 +153,7 @@ export function evaluateFilingRule(rule: MissingFilingRule, ctx: FilingContext):
       const step = stepAlert(
         prev,
         {
-          fingerprint,
+          fingerprint: prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, period),
           ruleId: rule.id,
           institution: institution.code,
           metric,

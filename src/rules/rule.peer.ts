@@ -8,7 +8,7 @@ import { continueExplanation, explainSeries } from './rule.explain.js';
 import type { RuleOutcome } from './rule.filing.js';
 import { type PeerGroup, peerGroup, percentileOf, percentileRank, robustZ } from './rule.peer-stats.js';
 import type { PeerOutlierRule } from './rule.schema.js';
-import { ruleCovers } from './rule.scope.js';
+import { coverageOf, ruleCovers } from './rule.scope.js';
 import { assessSeries } from './rule.series.js';
 import { formatNumber } from './rule.template.js';
 import { thresholdsFor } from './rule.thresholds.js';
@@ -59,8 +59,9 @@ export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleO
   const ofMetric = ctx.series.get(rule.metric);
   const hasPrevious = ctx.previousByFingerprint.size > 0;
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
+  const covers = coverageOf(rule);
   for (const institution of ctx.institutions.values()) {
-    if (!ruleCovers(rule, institution)) continue;
+    if (!covers(institution)) continue;
     const observed = ofMetric?.get(institution.code);
     const prev = hasPrevious
       ? ctx.previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))

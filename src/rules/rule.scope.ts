@@ -33,11 +33,32 @@ export function attributesMatch(
  * asks it here, so a rule that stops covering an institution (an attribute changed, a type dropped)
  * resolves its alerts the same way everywhere.
  */
-export function ruleCovers(
-  rule: { readonly types: readonly string[]; readonly where?: { readonly attributes?: AttributeFilter } },
-  institution: ScopedInstitution,
-): boolean {
-  return (
-    rule.types.includes(institution.type) && attributesMatch(rule.where?.attributes, institution.attributes)
-  );
+export function ruleCovers(rule: ScopedRule, institution: ScopedInstitution): boolean {
+  return coverageOf(rule)(institution);
 }
+
+/**
+ * {@link ruleCovers} for one rule, as a function made once: a national evaluation asks it of tens of
+ * thousands of institutions per rule.
+ */
+export function coverageOf(rule: ScopedRule): (institution: ScopedInstitution) => boolean {
+  let covers = coverages.get(rule);
+  if (!covers) {
+    const types = new Set(rule.types);
+    const filter = rule.where?.attributes;
+    covers =
+      filter === undefined
+        ? (i) => types.has(i.type)
+        : (i) => types.has(i.type) && attributesMatch(filter, i.attributes);
+    coverages.set(rule, covers);
+  }
+  return covers;
+}
+
+/** What scoping reads of a rule. */
+type ScopedRule = {
+  readonly types: readonly string[];
+  readonly where?: { readonly attributes?: AttributeFilter };
+};
+
+const coverages = new WeakMap<ScopedRule, (institution: ScopedInstitution) => boolean>();

@@ -69,6 +69,8 @@ export interface WalkState {
  */
 export interface SeriesSeed {
   readonly latest: number;
+  /** The series' value in that period (its newest submission). */
+  readonly point: Observation;
   readonly before: WalkState;
 }
 
@@ -157,6 +159,7 @@ export function assessSeries(
   thresholdsAt: ThresholdsAt = thresholdsFor(rule, { code: '', type: '' }),
   seed?: SeriesSeed,
 ): Assessment | undefined {
+  if (seed) return assessPoint(rule, seed, frequency, thresholdsAt);
   const byOrdinal = indexByPeriod(series, frequency);
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
@@ -164,20 +167,49 @@ export function assessSeries(
     first = Math.min(first, ordinal);
     last = Math.max(last, ordinal);
   }
-  if (seed) {
-    if (!byOrdinal.has(seed.latest)) return undefined;
-    first = seed.latest;
-    last = seed.latest;
-  }
   const latest = byOrdinal.get(last);
   if (!latest) return undefined;
 
-  let state: WalkState = seed?.before ?? {};
+  let state: WalkState = {};
   for (let ordinal = first; ordinal <= last; ordinal++) {
     const at = byOrdinal.get(ordinal);
     state = at ? step(rule, state, at.o, thresholdsAt(at.period)) : {};
   }
+  return assessmentOf(rule, state, latest, thresholdsAt);
+}
 
+/**
+ * A windowed judgement: one step from the state before the window's latest period, with the series'
+ * value there (the rest of the series is not read, so not checked either).
+ */
+function assessPoint(
+  rule: SeriesRule,
+  seed: SeriesSeed,
+  frequency: Frequency,
+  thresholdsAt: ThresholdsAt,
+): Assessment {
+  const { point } = seed;
+  const period = parsePeriod(point.period);
+  if (!period || period.frequency !== frequency) {
+    throw new Error(
+      `${point.institution} ${point.metric}: period ${JSON.stringify(point.period)} is not a ${frequency} period`,
+    );
+  }
+  if (!Number.isFinite(point.value))
+    throw new Error(
+      `${point.institution} ${point.metric} ${point.period}: value ${point.value} is not finite`,
+    );
+  const state = step(rule, seed.before, point, thresholdsAt(period));
+  return assessmentOf(rule, state, { o: point, period }, thresholdsAt);
+}
+
+/** What the walk's final state says of the series at its latest period. */
+function assessmentOf(
+  rule: SeriesRule,
+  state: WalkState,
+  latest: { readonly o: Observation; readonly period: Period },
+  thresholdsAt: ThresholdsAt,
+): Assessment {
   const { run, kept } = state;
   if (run) {
     const thresholds = thresholdsAt(latest.period);

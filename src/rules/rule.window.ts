@@ -92,17 +92,17 @@ export function seedOf(
       point = o;
   }
   if (!point) return null;
-  if (!prev) return { latest: latest.ordinal, before: {} };
+  if (!prev) return { latest: latest.ordinal, point, before: {} };
   if (prev.period === latest.text) {
     // Every upload evaluates its institutions over their whole history, so an alert of this period
     // with this submission already says what the history says. A peer or region judgement depends on
     // others' data too: it is judged again, from the state the alert recorded before this period.
     if (ownDataOnly && prev.submissionId === point.submissionId) return null;
-    return { latest: latest.ordinal, before: priorStateOf(prev) };
+    return { latest: latest.ordinal, point, before: priorStateOf(prev) };
   }
   const at = parsePeriod(prev.period);
   const before = at && periodOrdinal(at) === latest.ordinal - 1 ? stateOf(prev) : {};
-  return { latest: latest.ordinal, before };
+  return { latest: latest.ordinal, point, before };
 }
 
 /**
