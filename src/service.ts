@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { evaluateAll, pruneEvaluationRuns } from './alerts/evaluation.full.js';
+import { evaluateEveryInstitution, pruneEvaluationRuns } from './alerts/evaluation.full.js';
 import type { Config } from './config/config.js';
 import { formatProblems } from './config/yaml-file.js';
 import { type DatabaseHandle, openDatabase } from './db/database.js';
@@ -106,10 +106,12 @@ export function createScheduler(services: Services): Scheduler {
       {
         name: 'evaluate',
         cron: config.evaluationCron,
-        run: (now) =>
-          evaluateAll(db, () => rules.current(), now, {
+        run: async (now) => {
+          const done = await evaluateEveryInstitution(db, () => rules.current(), now, {
             evaluated: (s, h) => metrics.recordEvaluation(s, h, now),
-          }),
+          });
+          logger.info({ job: 'evaluate', ...done }, 'scheduled evaluation finished');
+        },
       },
       { name: 'dispatch', cron: config.dispatchCron, run: () => dispatcher.kick() },
       {

@@ -23,7 +23,7 @@ import { regionKey, regionName } from '../rules/rule.region-ref.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
 import { type ActiveAlert, NOTIFIED_KINDS, type Transition } from './alert.types.js';
-import { loadPeers } from './observation.window.js';
+import { peerCache } from './peer.cache.js';
 
 /** The configuration an evaluation runs with: one consistent snapshot of catalog, rules and routes. */
 export interface RulesSnapshot {
@@ -200,7 +200,7 @@ async function peersOf(
   }
   const scopeTypes = new Set(institutions.map((i) => i.type));
   const types = [...new Set(peerRules.flatMap((r) => r.types))].filter((t) => scopeTypes.has(t));
-  const peers = await loadPeers(
+  const { peers } = await peerCache.peers(
     trx,
     [...metrics],
     Object.values(latest),

@@ -202,7 +202,7 @@ async function copyRows(
 /**
  * The peers of an upload's institutions for peer-outlier rules: every institution of the given types
  * other than those, with its current observations of the metrics in the given periods (the latest the
- * upload judges). Institutions come with what a peer group needs (code, type, county).
+ * upload judges). Institutions come with what a peer group needs (code, type, county, attributes).
  */
 export async function loadPeers(
   db: Kysely<Database>,
@@ -217,16 +217,17 @@ export async function loadPeers(
     institution_code: string;
     type: string;
     county: string;
+    attributes: Record<string, unknown>;
     metric: string;
     period: string;
     value: number;
     submission_id: number;
   }>`WITH s AS MATERIALIZED (
-      SELECT s.id, i.type, i.county FROM submissions AS s
+      SELECT s.id, i.type, i.county, i.attributes FROM submissions AS s
       JOIN institutions AS i ON i.code = s.institution_code AND i.type = ANY(${types}::text[])
       WHERE s.is_current AND s.period = ANY(${periods}::text[])
     )
-    SELECT o.institution_code, s.type, s.county, o.metric, o.period, o.value, o.submission_id
+    SELECT o.institution_code, s.type, s.county, s.attributes, o.metric, o.period, o.value, o.submission_id
     FROM s CROSS JOIN LATERAL (
       SELECT institution_code, metric, period, value, submission_id FROM observations
       WHERE submission_id = s.id AND metric = ANY(${metrics}::text[]) OFFSET 0
@@ -241,6 +242,8 @@ export async function loadPeers(
         name: '',
         type: r.type,
         county: r.county,
+        // A rule's `where` selects its peers by attribute as it selects the institutions it judges.
+        attributes: r.attributes,
       });
     observations.push({
       institution: r.institution_code,

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import { sizeYoungGeneration } from '../heap.js';
 import { reloadRules } from '../rules/rules.reload.js';
 import { createScheduler, listen, openServices, type Services } from '../service.js';
 import { bootstrapAdminKey } from './bootstrap-admin.js';
@@ -28,6 +29,8 @@ export async function serve(
     );
   });
 
+  // Before the first evaluation: see SEMI_SPACE_MB.
+  sizeYoungGeneration();
   const services = await openServices(config, logger);
   if (before) await before(services);
   if (!config.adminToken) {

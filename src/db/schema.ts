@@ -172,7 +172,11 @@ export interface JobRunTable {
   claimed_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
-/** Every table, children before parents, so that truncating or dropping in this order respects foreign keys. */
+/**
+ * Every table of data, children before parents, so that truncating or dropping in this order respects
+ * foreign keys. Not `change_epochs`: its one row outlives the data (emptying `institutions` moves its
+ * counter on, so a cache never takes new rows with reused ids for the old).
+ */
 export const TABLES = [
   'evaluation_runs',
   'job_runs',
@@ -187,6 +191,13 @@ export const TABLES = [
   'institutions',
 ] as const satisfies readonly (keyof Database)[];
 
+/** One row: what tells a cache that institutions changed (migration 2026-12-01T0200_peer_cache). */
+export interface ChangeEpochTable {
+  singleton: Generated<boolean>;
+  database_id: Generated<string>;
+  institutions: Generated<number>;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Database {
   institutions: InstitutionTable;
@@ -200,6 +211,7 @@ export interface Database {
   audit_log: AuditLogTable;
   job_runs: JobRunTable;
   evaluation_runs: EvaluationRunTable;
+  change_epochs: ChangeEpochTable;
 }
 
 export type InstitutionRow = Selectable<InstitutionTable>;

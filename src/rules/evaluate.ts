@@ -90,7 +90,7 @@ export interface EvaluationInput {
    * an institution against only those evaluated with it. Pass `{ institutions: [], observations: [] }`
    * when `institutions` is already the whole population (a periodic evaluation of everyone, a rule test).
    */
-  peers?: { institutions: readonly InstitutionRef[]; observations: readonly Observation[] } | undefined;
+  peers?: PeerInput | undefined;
   /**
    * The totals of region-aggregate rules (see `aggregateRegions` for who the members are): per rule,
    * region and period, over the whole population, whatever the scope. Needed by region-aggregate rules
@@ -459,20 +459,58 @@ function buildPeerContext(
       'peers were not loaded for this evaluation: a peer-outlier rule judges an institution against every institution of its type',
     );
   }
-  // In scope wins: an institution evaluated is judged with its own observations, never counted twice.
-  const peers = new Map<string, InstitutionRef>();
-  for (const i of input.peers.institutions) if (!institutions.has(i.code)) peers.set(i.code, i);
+  const peers = peerIndexOf(input.peers);
   return {
     catalog: input.catalog,
     institutions,
     series,
-    peers,
-    peerSeries: indexSeries(input.peers.observations.filter((o) => peers.has(o.institution))),
+    peers: peers.institutions,
+    peerSeries: peers.series,
     previousByFingerprint,
     window: input.window,
     now: input.now,
   };
 }
+
+/** Institutions compared with in peer-outlier rules (see `EvaluationInput.peers`). */
+export interface PeerInput {
+  readonly institutions: readonly InstitutionRef[];
+  readonly observations: readonly Observation[];
+  /**
+   * The same, indexed (by code; by metric, then code): given by a caller that keeps the set between
+   * evaluations and updates it in place of rebuilding it; made from the lists when absent.
+   */
+  readonly index?: PeerIndex | undefined;
+}
+
+/** {@link PeerInput} indexed. */
+export interface PeerIndex {
+  readonly institutions: ReadonlyMap<string, InstitutionRef>;
+  readonly series: SeriesIndex;
+}
+
+/**
+ * The index of a set of peers, made once per set: an upload's peers (every rural commercial bank of the
+ * country) come from a cache, the same object upload after upload, and indexing them is most of what
+ * judging a peer rule for one institution costs.
+ */
+function peerIndexOf(peers: PeerInput): PeerIndex {
+  if (peers.index) return peers.index;
+  let index = peerIndexes.get(peers);
+  if (!index) {
+    index = {
+      institutions: new Map(peers.institutions.map((i) => [i.code, i])),
+      series: indexSeries(peers.observations),
+    };
+    peerIndexes.set(peers, index);
+  }
+  return index;
+}
+
+const peerIndexes = new WeakMap<
+  object,
+  { institutions: ReadonlyMap<string, InstitutionRef>; series: SeriesIndex }
+>();
 
 /** Indexes the totals and previous regional alerts of region-aggregate rules. @throws without totals. */
 function buildRegionContext(

@@ -30,7 +30,10 @@ export interface PeerContext {
   /** The institutions judged (the evaluation's scope). */
   readonly institutions: ReadonlyMap<string, InstitutionRef>;
   readonly series: SeriesIndex;
-  /** Institutions that are only peers (never judged), without those in scope; and their series. */
+  /**
+   * Institutions compared with, and their series; those also in scope are judged and counted with their
+   * own observations, never twice (the set may come from a cache, indexed once).
+   */
   readonly peers: ReadonlyMap<string, InstitutionRef>;
   readonly peerSeries: SeriesIndex;
   readonly previousByFingerprint: ReadonlyMap<string, ActiveAlert>;
@@ -205,7 +208,8 @@ function peerGroups(
   const inScope = ctx.series.get(rule.metric);
   for (const institution of ctx.institutions.values()) collect(institution, inScope?.get(institution.code));
   const asPeers = ctx.peerSeries.get(rule.metric);
-  for (const institution of ctx.peers.values()) collect(institution, asPeers?.get(institution.code));
+  for (const institution of ctx.peers.values())
+    if (!ctx.institutions.has(institution.code)) collect(institution, asPeers?.get(institution.code));
 
   let largest = 0;
   for (const ofType of values.values())
