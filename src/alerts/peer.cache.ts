@@ -1,13 +1,14 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { InstitutionRef, Observation, PeerInput } from '../rules/evaluate.js';
+import { LayeredMap } from './layered-map.js';
 import { loadPeers } from './observation.window.js';
 
 /** The peers of an upload's institutions for peer-outlier rules (see {@link loadPeers}), indexed. */
 export type Peers = PeerInput;
 
 /** Observations by metric, then institution code: the peers' series. */
-type ByMetric = ReadonlyMap<string, ReadonlyMap<string, Observation[]>>;
+type ByMetric = ReadonlyMap<string, LayeredMap<Observation[]>>;
 
 /** Where a set of peers came from: kept as it was, brought up to date with what changed, or read whole. */
 export type PeerSource = 'cache' | 'refreshed' | 'read';
@@ -18,19 +19,21 @@ interface Entry {
   /** `change_epochs.institutions` when it was read. */
   readonly epoch: number;
   /** Per period: the current submission id of every institution (of every type, not only the peers'). */
-  readonly ids: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  readonly ids: ReadonlyMap<string, LayeredMap<number>>;
   /** Per period: the sum of those ids. */
   readonly totals: ReadonlyMap<string, number>;
   /** The largest id seen: submissions made later have larger ids. */
   readonly maxId: number;
   /**
-   * Institutions whose id a refresh read in the transaction judging them: perhaps its own version, not
-   * committed, that may roll back. The next refresh reads their current ids again.
+   * Institutions whose current submission was written by the transaction that read it (`xmin`), so not
+   * committed then, and perhaps never: every other id is committed, hence never larger than what any
+   * later transaction sees for that institution. A set with a tentative institution that the caller
+   * does not judge is refreshed before use, which reads their current ids again.
    */
   readonly tentative: ReadonlySet<string>;
   /** The peers' observations by metric and code, and their refs by code. */
   readonly byMetric: ByMetric;
-  readonly refs: ReadonlyMap<string, InstitutionRef>;
+  readonly refs: LayeredMap<InstitutionRef>;
   readonly peers: Peers;
 }
 
@@ -50,7 +53,9 @@ interface Entry {
  * When only submissions changed (another institution filed), the set is **refreshed**: the current
  * submissions with an id above the largest seen, and those of institutions refreshed before, are read
  * with their values, and the check runs again. A version made before the set was read but committed
- * after it has a smaller id and is not found so; the check then fails and the set is read whole. A
+ * after it has a smaller id and is not found so; the check then fails and the set is read whole. Ids
+ * the reading transaction wrote itself (`xmin`: an upload's own version, or a bulk import's) are kept as
+ * tentative, since they may roll back: other transactions refresh them before trusting the set. A
  * set is never older than the check it passed: each is read in the order epoch, submissions, values,
  * each statement seeing at least what the one before saw.
  */
@@ -81,7 +86,7 @@ export class PeerCache {
       const check = await compare(db, kept, periods, except);
       if (check === 'same') return { peers: this.keep(key, kept).peers, source: 'cache' };
       if (check === 'submissions') {
-        const refreshed = await refresh(db, kept, metrics, periods, types, except);
+        const refreshed = await refresh(db, kept, metrics, periods, types);
         if ((await compare(db, refreshed, periods, except)) === 'same')
           return { peers: this.keep(key, refreshed).peers, source: 'refreshed' };
       }
@@ -106,6 +111,10 @@ export class PeerCache {
   }
 }
 
+/** Whether a row of `table` was written by the transaction reading it (false when it has written nothing). */
+const writtenHere = (table: string) =>
+  sql<boolean>`coalesce(${sql.ref(`${table}.xmin`)} = pg_current_xact_id_if_assigned()::xid, false)`;
+
 /** The cache of the process: sets are told apart by database, so one serves every database opened. */
 export const peerCache = new PeerCache();
 
@@ -122,28 +131,31 @@ async function readWhole(
   if (!epoch) return undefined;
   const rows = await db
     .selectFrom('submissions')
-    .select(['institution_code', 'period', 'id'])
+    .select(['institution_code', 'period', 'id', writtenHere('submissions').as('own')])
     .where('is_current', '=', true)
     .where('period', '=', sql<string>`ANY(${[...periods]}::text[])`)
     .execute();
   const ids = new Map<string, Map<string, number>>(periods.map((p) => [p, new Map()]));
+  const tentative = new Set<string>();
   let maxId = 0;
   for (const r of rows) {
     const id = Number(r.id);
     ids.get(r.period)?.set(r.institution_code, id);
     if (id > maxId) maxId = id;
+    if (r.own) tentative.add(r.institution_code);
   }
   const loaded = await loadPeers(db, metrics, periods, types, new Set());
-  const byMetric = new Map<string, Map<string, Observation[]>>();
-  for (const o of loaded.observations) add(byMetric, o);
-  const refs = new Map(loaded.institutions.map((i) => [i.code, i]));
+  const series = new Map<string, Map<string, Observation[]>>();
+  for (const o of loaded.observations) add(series, o);
+  const byMetric = new Map([...series].map(([m, of]) => [m, LayeredMap.of(of)]));
+  const refs = LayeredMap.of(new Map(loaded.institutions.map((i) => [i.code, i])));
   return {
     databaseId: epoch.database_id,
     epoch: Number(epoch.institutions),
-    ids,
+    ids: new Map([...ids].map(([p, of]) => [p, LayeredMap.of(of)])),
     totals: totalsOf(ids),
     maxId,
-    tentative: new Set(),
+    tentative,
     byMetric,
     refs,
     peers: peersOf(byMetric, refs),
@@ -161,17 +173,8 @@ function add(byMetric: Map<string, Map<string, Observation[]>>, o: Observation):
   else of.set(o.institution, [o]);
 }
 
-function addCopying(byMetric: Map<string, Map<string, Observation[]>>, o: Observation): void {
-  let of = byMetric.get(o.metric);
-  if (!of) {
-    of = new Map();
-    byMetric.set(o.metric, of);
-  }
-  of.set(o.institution, [...(of.get(o.institution) ?? []), o]);
-}
-
 /** The peers as the evaluator reads them: indexed already, the lists made only if asked for. */
-function peersOf(byMetric: ByMetric, refs: ReadonlyMap<string, InstitutionRef>): Peers {
+function peersOf(byMetric: ByMetric, refs: LayeredMap<InstitutionRef>): Peers {
   let institutions: InstitutionRef[] | undefined;
   let observations: Observation[] | undefined;
   return {
@@ -198,7 +201,6 @@ async function refresh(
   metrics: readonly string[],
   periods: readonly string[],
   types: readonly string[],
-  except: ReadonlySet<string>,
 ): Promise<Entry> {
   const tentative = [...entry.tentative];
   const { rows } = await sql<{
@@ -208,10 +210,17 @@ async function refresh(
     type: string;
     county: string;
     attributes: Record<string, unknown>;
-  }>`SELECT s.institution_code, s.period, s.id, i.type, i.county, i.attributes
-    FROM submissions AS s JOIN institutions AS i ON i.code = s.institution_code
-    WHERE s.is_current AND s.period = ANY(${[...periods]}::text[])
-      AND (s.id > ${entry.maxId} OR s.institution_code = ANY(${tentative}::text[]))`.execute(db);
+    own: boolean;
+  }>`WITH s AS MATERIALIZED (
+      SELECT institution_code, period, id, ${writtenHere('submissions')} AS own FROM submissions
+      WHERE is_current AND period = ANY(${[...periods]}::text[])
+        AND (id > ${entry.maxId} OR institution_code = ANY(${tentative}::text[]))
+    )
+    -- One lookup per institution found: they are few, and a hash join would read every institution.
+    SELECT s.institution_code, s.period, s.id, s.own, i.type, i.county, i.attributes
+    FROM s CROSS JOIN LATERAL (
+      SELECT type, county, attributes FROM institutions WHERE code = s.institution_code
+    ) AS i`.execute(db);
   const peerTypes = new Set(types);
   const ofPeers = rows.filter((r) => peerTypes.has(r.type)).map((r) => Number(r.id));
   const values =
@@ -224,14 +233,16 @@ async function refresh(
           .where('metric', '=', sql<string>`ANY(${[...metrics]}::text[])`)
           .execute();
 
-  const ids = new Map([...entry.ids].map(([p, m]) => [p, new Map(m)]));
-  const byMetric = new Map([...entry.byMetric].map(([m, of]) => [m, new Map(of)]));
-  const refs = new Map(entry.refs);
+  // Changes made on layers over the entry's maps: the entry stays as it is for whoever still reads it.
+  const ids = new Map([...entry.ids].map(([p, of]) => [p, of.edit()]));
+  const series = new Map([...entry.byMetric].map(([m, of]) => [m, of.edit()]));
+  const refs = entry.refs.edit();
+  const totals = new Map(entry.totals);
   const changed = new Set<string>(tentative);
-  const judged = new Set<string>();
+  const own = new Set<string>();
   // Each changed institution's values of the period go; those of its current submission come back.
   const drop = (code: string, period: string) => {
-    for (const of of byMetric.values()) {
+    for (const of of series.values()) {
       const list = of.get(code);
       if (!list) continue;
       const kept = list.filter((o) => o.period !== period);
@@ -240,20 +251,25 @@ async function refresh(
     }
   };
   // A tentative institution without a current submission now: its refreshed version rolled back.
-  for (const code of tentative) {
-    for (const p of periods) {
-      ids.get(p)?.delete(code);
-      drop(code, p);
+  const forget = (code: string, period: string) => {
+    const of = ids.get(period);
+    const id = of?.get(code);
+    if (of && id !== undefined) {
+      of.delete(code);
+      totals.set(period, (totals.get(period) ?? 0) - id);
     }
-  }
+    drop(code, period);
+  };
+  for (const code of tentative) for (const p of periods) forget(code, p);
   let maxId = entry.maxId;
   for (const r of rows) {
     const id = Number(r.id);
+    forget(r.institution_code, r.period);
     ids.get(r.period)?.set(r.institution_code, id);
-    drop(r.institution_code, r.period);
+    totals.set(r.period, (totals.get(r.period) ?? 0) + id);
     if (id > maxId) maxId = id;
     changed.add(r.institution_code);
-    if (except.has(r.institution_code)) judged.add(r.institution_code);
+    if (r.own) own.add(r.institution_code);
     if (peerTypes.has(r.type))
       refs.set(r.institution_code, {
         code: r.institution_code,
@@ -264,29 +280,39 @@ async function refresh(
       });
   }
   for (const v of values) {
-    // A new list: the old entry's lists are still read by evaluations that hold it.
-    addCopying(byMetric, {
-      institution: v.institution_code,
-      metric: v.metric,
-      period: v.period,
-      value: Number(v.value),
-      submissionId: Number(v.submission_id),
-    });
+    let of = series.get(v.metric);
+    if (!of) {
+      of = LayeredMap.of(new Map<string, Observation[]>()).edit();
+      series.set(v.metric, of);
+    }
+    // A new list: the entry's lists are still read by evaluations that hold it.
+    of.set(v.institution_code, [
+      ...(of.get(v.institution_code) ?? []),
+      {
+        institution: v.institution_code,
+        metric: v.metric,
+        period: v.period,
+        value: Number(v.value),
+        submissionId: Number(v.submission_id),
+      },
+    ]);
   }
   // Peers with no value left (a rolled-back first filing) are no longer peers.
   for (const code of changed) {
-    if (![...byMetric.values()].some((of) => of.has(code))) refs.delete(code);
+    if (![...series.values()].some((of) => of.has(code))) refs.delete(code);
   }
+  const byMetric = new Map([...series].map(([m, of]) => [m, of.done()]));
+  const refsNow = refs.done();
   return {
     databaseId: entry.databaseId,
     epoch: entry.epoch,
-    ids,
-    totals: totalsOf(ids),
+    ids: new Map([...ids].map(([p, of]) => [p, of.done()])),
+    totals,
     maxId,
-    tentative: judged,
+    tentative: own,
     byMetric,
-    refs,
-    peers: peersOf(byMetric, refs),
+    refs: refsNow,
+    peers: peersOf(byMetric, refsNow),
   };
 }
 
@@ -312,22 +338,42 @@ async function compare(
   except: ReadonlySet<string>,
 ): Promise<'same' | 'submissions' | 'stale'> {
   const codes = [...except];
-  const { rows } = await sql<{ kind: 'epoch' | 'period' | 'judged'; name: string; n: number; total: number }>`
-    SELECT 'epoch' AS kind, database_id::text AS name, institutions::float8 AS n, 0::float8 AS total
+  // A tentative id may never commit and then be larger than what the caller sees, and equal sums would
+  // prove nothing; unless the caller wrote it itself (it sees what the set holds). Those of the
+  // institutions judged are left out of both sides.
+  const unsure = [...entry.tentative].filter((code) => !except.has(code));
+  const { rows } = await sql<{
+    kind: 'epoch' | 'period' | 'judged' | 'tentative';
+    name: string;
+    code: string | null;
+    n: number;
+    total: number;
+  }>`
+    SELECT 'epoch' AS kind, database_id::text AS name, NULL AS code, institutions::float8 AS n, 0::float8 AS total
       FROM change_epochs
     UNION ALL
-    SELECT 'period', period, count(*)::float8, coalesce(sum(id), 0)::float8 FROM submissions
+    SELECT 'period', period, NULL, count(*)::float8, coalesce(sum(id), 0)::float8 FROM submissions
       WHERE is_current AND period = ANY(${[...periods]}::text[]) GROUP BY period
     UNION ALL
-    SELECT 'judged', period, 1, id::float8 FROM submissions
-      WHERE is_current AND period = ANY(${[...periods]}::text[]) AND institution_code = ANY(${codes}::text[])`.execute(
+    SELECT 'judged', period, NULL, 1, id::float8 FROM submissions
+      WHERE is_current AND period = ANY(${[...periods]}::text[]) AND institution_code = ANY(${codes}::text[])
+    UNION ALL
+    SELECT 'tentative', period, institution_code, CASE WHEN ${writtenHere('submissions')} THEN 1 ELSE 0 END, id::float8
+      FROM submissions
+      WHERE is_current AND period = ANY(${[...periods]}::text[]) AND institution_code = ANY(${unsure}::text[])`.execute(
     db,
   );
   const now = new Map<string, { n: number; total: number }>(periods.map((p) => [p, { n: 0, total: 0 }]));
   let same = false;
+  let ownSeen = 0;
   for (const r of rows) {
     if (r.kind === 'epoch') {
       same = r.name === entry.databaseId && Number(r.n) === entry.epoch;
+      continue;
+    }
+    if (r.kind === 'tentative') {
+      // Written here, and the very id the set holds: exact for this caller.
+      if (Number(r.n) === 1 && entry.ids.get(r.name)?.get(r.code as string) === Number(r.total)) ownSeen++;
       continue;
     }
     const seen = now.get(r.name);
@@ -337,6 +383,9 @@ async function compare(
     seen.total += sign * Number(r.total);
   }
   if (!same) return 'stale';
+  let held = 0;
+  for (const code of unsure) for (const of of entry.ids.values()) if (of.has(code)) held++;
+  if (ownSeen !== held) return 'submissions';
   for (const [period, seen] of now) {
     const then = entry.ids.get(period);
     if (!then) return 'stale';

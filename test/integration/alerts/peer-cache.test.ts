@@ -157,9 +157,9 @@ describe('the peer cache', () => {
       .catch((e: unknown) => {
         if (!(e instanceof RollBack)) throw e;
       });
-    // That set names a version that never committed, not refreshed as the judged institution's: read whole.
+    // That set holds P3's version, written by a transaction that rolled back: P3 is read again.
     const after = await peers(t.db);
-    expect(after.source).toBe('read');
+    expect(after.source).toBe('refreshed');
     expect(ratios(after.peers).P3).toBe(1.2);
   });
 
