@@ -23,6 +23,7 @@ import { regionKey, regionName } from '../rules/rule.region-ref.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
 import { type ActiveAlert, NOTIFIED_KINDS, type Transition } from './alert.types.js';
+import type { InhibitRule } from './inhibition.js';
 import { loadPeers } from './observation.window.js';
 
 /** The configuration an evaluation runs with: one consistent snapshot of catalog, rules and routes. */
@@ -30,6 +31,8 @@ export interface RulesSnapshot {
   readonly catalog: Catalog;
   readonly rules: readonly Rule[];
   readonly routes: readonly Route[];
+  /** `inhibitions.yaml`: which firing alerts hold back which others' notifications. */
+  readonly inhibitions: readonly InhibitRule[];
   /** The regulator's IANA time zone (`TIME_ZONE`), where filing deadlines fall. */
   readonly timeZone: string;
   /**
