@@ -6,6 +6,7 @@ import * as alertEventRulesHash from './2026-11-28T0300_alert_event_rules_hash.j
 import * as evaluationRuns from './2026-12-01T0000_evaluation_runs.js';
 import * as alertExplanations from './2026-12-01T0100_alert_explanations.js';
 import * as peerCache from './2026-12-01T0200_peer_cache.js';
+import * as alertLifecycle from './2026-12-02T0000_alert_lifecycle.js';
 
 /**
  * Every migration, by name in the order they apply. Listed statically so the same code runs under
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-01T0000_evaluation_runs': evaluationRuns,
   '2026-12-01T0100_alert_explanations': alertExplanations,
   '2026-12-01T0200_peer_cache': peerCache,
+  '2026-12-02T0000_alert_lifecycle': alertLifecycle,
 };

@@ -4,6 +4,7 @@ import { chunks } from '../db/chunks.js';
 import type { AlertRow, Database } from '../db/schema.js';
 import { parseRegionKey, regionKey } from '../rules/rule.region-ref.js';
 import type { ActiveAlert, AlertExplanation, AlertState, Severity, Transition } from './alert.types.js';
+import { silencedAlertSql } from './silence.repository.js';
 
 /** A transition as stored: the alert row and the event row it produced. */
 export interface RecordedTransition {
@@ -125,7 +126,7 @@ export async function recordTransitions(
         period = v.period, first_period = v.first_period, periods = v.periods,
         submission_id = v.submission_id, summary = v.summary::jsonb, source = v.source,
         fired_at = v.fired_at, resolved_at = v.resolved_at, updated_at = v.updated_at,
-        explanation = v.explanation::jsonb
+        explanation = v.explanation::jsonb, revision = a.revision + 1
       FROM unnest(
         ${part.map((t) => t.alert.fingerprint)}::text[], ${c.map((x) => x.state)}::text[],
         ${c.map((x) => x.severity)}::text[], ${c.map((x) => x.value)}::numeric[],
@@ -183,6 +184,12 @@ export interface AlertFilter {
   readonly institution?: string | undefined;
   readonly rule?: string | undefined;
   readonly region?: string | undefined;
+  /** Acknowledged (or not) at present. */
+  readonly acknowledged?: boolean | undefined;
+  readonly assignee?: string | undefined;
+  /** Active and matched by a silence active at `at` (or not); needs `at`. */
+  readonly silenced?: boolean | undefined;
+  readonly at?: Date | undefined;
   readonly limit?: number | undefined;
 }
 
@@ -211,6 +218,12 @@ export interface AlertView {
   readonly fired_at: string | null;
   readonly resolved_at: string | null;
   readonly updated_at: string;
+  /** Counts the alert's changes; send it back with an action to refuse acting on a changed alert. */
+  readonly revision: number;
+  readonly acknowledged: { readonly by: string; readonly at: string; readonly comment: string | null } | null;
+  readonly assignee: string | null;
+  /** Set when a supervisor closed the alert (it is then resolved). */
+  readonly closed: { readonly by: string; readonly at: string; readonly reason: string } | null;
 }
 
 export function toAlertView(row: AlertRow): AlertView {
@@ -236,20 +249,42 @@ export function toAlertView(row: AlertRow): AlertView {
     fired_at: row.fired_at?.toISOString() ?? null,
     resolved_at: row.resolved_at?.toISOString() ?? null,
     updated_at: row.updated_at.toISOString(),
+    revision: row.revision,
+    acknowledged:
+      row.acknowledged_at && row.acknowledged_by
+        ? {
+            by: row.acknowledged_by,
+            at: row.acknowledged_at.toISOString(),
+            comment: row.acknowledgement_comment,
+          }
+        : null,
+    assignee: row.assignee,
+    closed:
+      row.closed_at && row.closed_by
+        ? { by: row.closed_by, at: row.closed_at.toISOString(), reason: row.close_reason ?? '' }
+        : null,
   };
 }
 
 /** Lists alerts, newest first. */
 export async function listAlerts(db: Kysely<Database>, filter: AlertFilter): Promise<AlertView[]> {
-  let q = db.selectFrom('alerts').selectAll();
-  if (filter.state) q = q.where('state', '=', filter.state);
-  if (filter.severity) q = q.where('severity', '=', filter.severity);
-  if (filter.institution) q = q.where('institution_code', '=', filter.institution);
-  if (filter.rule) q = q.where('rule_id', '=', filter.rule);
-  if (filter.region) q = q.where('region', '=', filter.region);
+  let q = db.selectFrom('alerts as a').selectAll('a');
+  if (filter.state) q = q.where('a.state', '=', filter.state);
+  if (filter.severity) q = q.where('a.severity', '=', filter.severity);
+  if (filter.institution) q = q.where('a.institution_code', '=', filter.institution);
+  if (filter.rule) q = q.where('a.rule_id', '=', filter.rule);
+  if (filter.region) q = q.where('a.region', '=', filter.region);
+  if (filter.acknowledged !== undefined)
+    q = q.where('a.acknowledged_at', filter.acknowledged ? 'is not' : 'is', null);
+  if (filter.assignee) q = q.where('a.assignee', '=', filter.assignee);
+  if (filter.silenced !== undefined) {
+    if (!filter.at) throw new Error('the silenced filter needs the time it is judged at');
+    const silenced = sql<boolean>`(a.state <> 'resolved' AND ${silencedAlertSql(filter.at)})`;
+    q = q.where(filter.silenced ? silenced : sql<boolean>`NOT ${silenced}`);
+  }
   const rows = await q
-    .orderBy('updated_at', 'desc')
-    .orderBy('id', 'desc')
+    .orderBy('a.updated_at', 'desc')
+    .orderBy('a.id', 'desc')
     .limit(filter.limit ?? 500)
     .execute();
   return rows.map(toAlertView);
@@ -279,6 +314,9 @@ export async function findAlert(db: Kysely<Database>, id: number) {
       actor: e.actor,
       rules_hash: e.rules_hash,
       explanation: e.explanation,
+      comment: e.comment,
+      assignee: e.assignee,
+      suppressed: e.suppressed,
     })),
   };
 }

@@ -23,13 +23,18 @@ import { regionKey, regionName } from '../rules/rule.region-ref.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { loadActiveAlerts, type RecordedTransition, recordTransitions } from './alert.repository.js';
 import { type ActiveAlert, NOTIFIED_KINDS, type Transition } from './alert.types.js';
+import type { InhibitRule } from './inhibition.js';
+import { clearAcknowledgementsOnEscalation, withoutClosedBreaches } from './lifecycle.repository.js';
 import { peerCache } from './peer.cache.js';
+import { withoutSuppressed } from './suppression.service.js';
 
 /** The configuration an evaluation runs with: one consistent snapshot of catalog, rules and routes. */
 export interface RulesSnapshot {
   readonly catalog: Catalog;
   readonly rules: readonly Rule[];
   readonly routes: readonly Route[];
+  /** `inhibitions.yaml`: which firing alerts hold back which others' notifications. */
+  readonly inhibitions: readonly InhibitRule[];
   /** The regulator's IANA time zone (`TIME_ZONE`), where filing deadlines fall. */
   readonly timeZone: string;
   /**
@@ -212,18 +217,28 @@ async function peersOf(
 
 /**
  * Stores an evaluation's transitions: alert rows and events (stamped with the snapshot's hash), and one
- * outbox row per notified transition and matching route, in the caller's transaction.
+ * outbox row per notified transition and matching route, in the caller's transaction. A breach a
+ * supervisor closed is not opened again (`withoutClosedBreaches`), an escalation takes the
+ * acknowledgement away, and silenced or inhibited transitions are recorded without an outbox row
+ * (`withoutSuppressed` notes why on their events).
  */
 export async function recordResult(
   trx: Kysely<Database>,
   snapshot: RulesSnapshot,
   institutions: readonly InstitutionRef[],
-  transitions: readonly Transition[],
+  evaluated: readonly Transition[],
   actor: string,
 ): Promise<RecordedTransition[]> {
   const { catalog } = snapshot;
+  const transitions = await withoutClosedBreaches(trx, evaluated);
   const recorded = await recordTransitions(trx, transitions, actor, snapshot.hash);
-  const notified = recorded.filter((r) => NOTIFIED_KINDS.has(r.transition.kind));
+  await clearAcknowledgementsOnEscalation(trx, recorded, actor);
+  const notified = await withoutSuppressed(
+    trx,
+    snapshot,
+    institutions,
+    recorded.filter((r) => NOTIFIED_KINDS.has(r.transition.kind)),
+  );
   if (notified.length === 0) return recorded;
   const byCode = new Map(institutions.map(({ establishedAt: _, ...i }) => [i.code, i]));
   await enqueueNotifications(

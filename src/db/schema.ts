@@ -98,6 +98,17 @@ export interface AlertTable {
   explanation: ColumnType<AlertExplanation | null, string | null | undefined, string | null>;
   /** `county:<code>`, `type:<code>` or `city:*` for a regional alert; null for an institution's. */
   region: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Counts every change of the row (transitions and actions), for optimistic concurrency. */
+  revision: ColumnType<number, number | undefined, number>;
+  acknowledged_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The API key name (actor) that acknowledged. */
+  acknowledged_by: ColumnType<string | null, string | null | undefined, string | null>;
+  acknowledgement_comment: ColumnType<string | null, string | null | undefined, string | null>;
+  assignee: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Set when a supervisor closed the alert (it is then `resolved`). */
+  closed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  closed_by: ColumnType<string | null, string | null | undefined, string | null>;
+  close_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AlertEventTable {
@@ -115,6 +126,36 @@ export interface AlertEventTable {
   rules_hash: ColumnType<string | null, string | null | undefined, string | null>;
   /** The alert's explanation at this transition; null for older events. */
   explanation: ColumnType<AlertExplanation | null, string | null | undefined, string | null>;
+  /** What a person wrote: an acknowledgement's comment, a close reason, a comment. */
+  comment: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The assignee an `assigned` event set (null: unassigned). */
+  assignee: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Why a notified transition sent no e-mail; null when it was not held back. */
+  suppressed: ColumnType<EventSuppression | null, string | null | undefined, string | null>;
+}
+
+/** The silences and inhibiting alerts that held an event's notification back. */
+export interface EventSuppression {
+  readonly silenced_by: readonly number[];
+  readonly inhibited_by: readonly number[];
+}
+
+/** A silence: notifications of matching alerts are held back from `starts_at` until `ends_at`. */
+export interface SilenceTable {
+  id: Generated<number>;
+  rule_id: string | null;
+  institution_code: string | null;
+  institution_type: string | null;
+  county: string | null;
+  severity: string | null;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  created_by: string;
+  reason: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  /** Set when someone expired the silence before `ends_at`. */
+  expired_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  expired_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface NotificationOutboxTable {
@@ -184,6 +225,7 @@ export const TABLES = [
   'notification_outbox',
   'alert_events',
   'alerts',
+  'silences',
   'observations',
   'submissions',
   'uploads',
@@ -207,6 +249,7 @@ export interface Database {
   observations: ObservationTable;
   alerts: AlertTable;
   alert_events: AlertEventTable;
+  silences: SilenceTable;
   notification_outbox: NotificationOutboxTable;
   audit_log: AuditLogTable;
   job_runs: JobRunTable;
@@ -221,4 +264,5 @@ export type ObservationRow = Selectable<ObservationTable>;
 export type AlertRow = Selectable<AlertTable>;
 export type NewAlertRow = Insertable<AlertTable>;
 export type AlertEventRow = Selectable<AlertEventTable>;
+export type SilenceRow = Selectable<SilenceTable>;
 export type OutboxRow = Selectable<NotificationOutboxTable>;

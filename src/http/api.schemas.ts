@@ -2,6 +2,7 @@ import './zod-openapi.js';
 import { z } from 'zod';
 import { ALERT_STATES, SEVERITIES, TRANSITION_KINDS } from '../alerts/alert.types.js';
 import { replayRequestSchema } from '../alerts/replay.service.js';
+import { SILENCE_STATES } from '../alerts/silence.js';
 import { ROLES } from '../auth/api-key.js';
 import { jsonUploadSchema } from '../ingest/json.parser.js';
 import { TEMPLATE_FORMATS, TEMPLATE_LANGS } from '../ingest/template.js';
@@ -14,6 +15,8 @@ import { institutionInputSchema } from '../institutions/institution.schema.js';
 
 const bilingual = z.object({ zh: z.string(), en: z.string() });
 const limit = z.coerce.number().int().min(1).max(1000).optional();
+/** A query-string boolean: `true` or `false`, nothing else. */
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const idParam = z.strictObject({ id: z.coerce.number().int().positive() });
 export const keyIdParam = z.strictObject({ id: z.string() });
 
@@ -176,6 +179,11 @@ export const alertListQuery = z.strictObject({
     .regex(/^(county|type|city):.+$/)
     .optional()
     .meta({ description: 'Regional alerts of one region: county:<code>, type:<code> or city:*' }),
+  acknowledged: flag.optional().meta({ description: 'true: acknowledged alerts only; false: the others' }),
+  silenced: flag
+    .optional()
+    .meta({ description: 'true: active alerts a silence in force matches; false: the others' }),
+  assignee: z.string().trim().min(1).optional(),
   limit,
 });
 
@@ -263,6 +271,23 @@ export const alert = z.object({
   fired_at: z.string().nullable(),
   resolved_at: z.string().nullable(),
   updated_at: z.string(),
+  revision: z.number().meta({
+    description:
+      'Counts every change of the alert (transitions and actions); send it back with an action to get 409 alert_changed instead of acting on a changed alert',
+  }),
+  acknowledged: z
+    .object({ by: z.string(), at: z.string(), comment: z.string().nullable() })
+    .nullable()
+    .meta({ description: 'The acknowledgement in force; an escalation takes it away' }),
+  assignee: z.string().nullable(),
+  closed: z
+    .object({ by: z.string(), at: z.string(), reason: z.string() })
+    .nullable()
+    .meta({ description: 'Set when a supervisor closed the alert (it is then resolved)' }),
+  silenced_by: z.array(z.number()).meta({ description: 'Ids of the silences in force matching it now' }),
+  inhibited_by: z
+    .array(z.number())
+    .meta({ description: 'Ids of the firing alerts inhibiting it now (rules/inhibitions.yaml)' }),
 });
 export const alertEvent = z.object({
   id: z.number(),
@@ -281,7 +306,100 @@ export const alertEvent = z.object({
   explanation: alertExplanation
     .nullable()
     .meta({ description: 'Why the alert stood at this transition (a resolution: what cleared it)' }),
+  comment: z
+    .string()
+    .nullable()
+    .meta({ description: 'What a person wrote: an acknowledgement’s comment, a close reason, a comment' }),
+  assignee: z
+    .string()
+    .nullable()
+    .meta({ description: 'The assignee an assigned event set (null: unassigned)' }),
+  suppressed: z
+    .object({ silenced_by: z.array(z.number()), inhibited_by: z.array(z.number()) })
+    .nullable()
+    .meta({
+      description:
+        'For a transition that sent no e-mail: the silences and inhibiting alerts that held it back',
+    }),
 });
+
+const comment = z.string().trim().min(1).max(4000);
+const revision = z
+  .number()
+  .int()
+  .positive()
+  .optional()
+  .meta({ description: 'The alert revision the caller saw; a different one answers 409 alert_changed' });
+export const acknowledgeBody = z.strictObject({ comment: comment.optional(), revision });
+export const unacknowledgeBody = z.strictObject({ comment: comment.optional(), revision });
+export const assignBody = z.strictObject({
+  assignee: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .nullable()
+    .meta({ description: 'Who handles it; null unassigns' }),
+  comment: comment.optional(),
+  revision,
+});
+export const closeBody = z.strictObject({
+  reason: comment.meta({ description: 'Why the supervisor closes it; required' }),
+  revision,
+});
+export const commentBody = z.strictObject({ comment });
+export const actionResult = z.object({
+  alert,
+  event: z
+    .object({ id: z.number(), kind: z.string(), at: z.string() })
+    .nullable()
+    .meta({ description: 'The event recorded; null when nothing changed (assigning the same assignee)' }),
+});
+
+const silenceMatchers = z.object({
+  rule: z.string().trim().min(1).nullable().optional(),
+  institution: z.string().trim().min(1).nullable().optional(),
+  institution_type: z.string().trim().min(1).nullable().optional(),
+  county: z.string().trim().min(1).nullable().optional(),
+  severity: z.enum(SEVERITIES).nullable().optional(),
+});
+export const silenceBody = z.strictObject({
+  matchers: silenceMatchers.strict().meta({
+    description:
+      'Each an exact value, left out for any; at least one. A regional alert has no institution, type or county',
+  }),
+  starts_at: z.iso.datetime({ offset: true }).optional().meta({ description: 'Default and earliest: now' }),
+  ends_at: z.iso
+    .datetime({ offset: true })
+    .meta({ description: 'After starts_at, in the future, within 366 days' }),
+  reason: z.string().max(4000).meta({ description: 'Why; required. The author is the API key’s name' }),
+});
+export const silenceListQuery = z.strictObject({ state: z.enum(SILENCE_STATES).optional(), limit });
+export const silence = z
+  .object({
+    id: z.number(),
+    state: z.enum(SILENCE_STATES),
+    matchers: z.object({
+      rule: z.string().nullable(),
+      institution: z.string().nullable(),
+      institution_type: z.string().nullable(),
+      county: z.string().nullable(),
+      severity: z.string().nullable(),
+    }),
+    starts_at: z.string(),
+    ends_at: z.string(),
+    expires_at: z
+      .string()
+      .meta({ description: 'When it stops (stopped) holding back: ends_at, or when expired by hand' }),
+    created_by: z.string(),
+    reason: z.string(),
+    created_at: z.string(),
+    expired: z
+      .object({ by: z.string(), at: z.string() })
+      .nullable()
+      .meta({ description: 'Set when someone expired it before ends_at' }),
+  })
+  .meta({ id: 'Silence' });
 
 const fileProblem = z.object({
   file: z.string(),

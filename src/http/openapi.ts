@@ -192,7 +192,8 @@ export function buildOpenApiDocument(publicUrl: string) {
   route(['admin', 'supervisor', 'institution'], {
     method: 'get',
     path: '/api/v1/alerts',
-    summary: 'Alerts, newest first',
+    summary:
+      'Alerts, newest first, with acknowledgement, assignee, closing and what silences or inhibits them now',
     request: { query: s.alertListQuery },
     responses: { 200: json(z.object({ alerts: z.array(alert) }), 'Alerts') },
   });
@@ -209,6 +210,76 @@ export function buildOpenApiDocument(publicUrl: string) {
     summary: "An alert's state history",
     request: { params: s.idParam },
     responses: { 200: json(z.object({ events: z.array(s.alertEvent) }), 'Events'), 404: notFound },
+  });
+
+  const conflict = {
+    description:
+      'The alert changed since the revision sent (alert_changed), or the action does not apply to it now (alert_resolved, alert_already_acknowledged, alert_not_acknowledged)',
+    content: { 'application/problem+json': { schema: problem } },
+  };
+  const actionResult = registry.register('AlertActionResult', s.actionResult);
+  const alertAction = (path: string, summary: string, body: Json, status = 200) =>
+    route(['admin', 'supervisor'], {
+      method: 'post',
+      path: `/api/v1/alerts/{id}/${path}`,
+      summary,
+      request: { params: s.idParam, body: { content: { 'application/json': { schema: body } } } },
+      responses: {
+        [status]: json(actionResult, 'The alert as it now is and the event recorded'),
+        404: notFound,
+        409: conflict,
+        422: unprocessable,
+      },
+    });
+  alertAction(
+    'acknowledge',
+    'Acknowledge a pending or firing alert, with an optional comment',
+    s.acknowledgeBody,
+  );
+  alertAction('unacknowledge', 'Take an acknowledgement back', s.unacknowledgeBody);
+  alertAction('assign', 'Assign a pending or firing alert to someone (null unassigns)', s.assignBody);
+  alertAction(
+    'close',
+    'Close a pending or firing alert with a reason: it is resolved, and the same breach does not open again',
+    s.closeBody,
+  );
+  alertAction('comments', "Add a comment to an alert's history, in any state", s.commentBody, 201);
+
+  const silence = registry.register('Silence', s.silence);
+  route(['admin', 'supervisor'], {
+    method: 'get',
+    path: '/api/v1/silences',
+    summary: 'Silences, newest first, with their state now',
+    request: { query: s.silenceListQuery },
+    responses: { 200: json(z.object({ silences: z.array(silence) }), 'Silences') },
+  });
+  route(['admin', 'supervisor'], {
+    method: 'post',
+    path: '/api/v1/silences',
+    summary: 'Silence the notifications of matching alerts for a time; their events are still recorded',
+    request: { body: { content: { 'application/json': { schema: s.silenceBody } } } },
+    responses: { 201: json(silence, 'Created'), 422: unprocessable },
+  });
+  route(['admin', 'supervisor'], {
+    method: 'get',
+    path: '/api/v1/silences/{id}',
+    summary: 'One silence',
+    request: { params: s.idParam },
+    responses: { 200: json(silence, 'Silence'), 404: notFound },
+  });
+  route(['admin', 'supervisor'], {
+    method: 'delete',
+    path: '/api/v1/silences/{id}',
+    summary: 'Expire a silence now; it is kept, with who expired it',
+    request: { params: s.idParam },
+    responses: {
+      200: json(silence, 'Expired'),
+      404: notFound,
+      409: {
+        description: 'Already expired (silence_expired)',
+        content: { 'application/problem+json': { schema: problem } },
+      },
+    },
   });
 
   route(['admin', 'supervisor', 'institution'], {

@@ -1,5 +1,7 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { SILENCE_STATES } from '../alerts/silence.js';
+import { countSilences } from '../alerts/silence.repository.js';
 import type { Database } from '../db/schema.js';
 import type { RuleHealth } from '../rules/evaluate.js';
 import { currentValues } from './metric-values.query.js';
@@ -176,6 +178,43 @@ export class ServiceMetrics {
           .groupBy(['severity', 'rule_id'])
           .execute();
         for (const r of rows) this.set({ severity: r.severity, rule: r.rule_id }, Number(r.n));
+      },
+    });
+    // Silences and suppressed notifications, as Alertmanager reports alertmanager_silences{state}.
+    new Gauge({
+      name: 'riskwatch_silences',
+      help: 'Silences by state now: pending (not started), active, expired (ended or expired by hand).',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const counts = await countSilences(db, new Date());
+        for (const state of SILENCE_STATES) this.set({ state }, counts[state]);
+      },
+    });
+    new Counter({
+      name: 'riskwatch_alert_notifications_suppressed_total',
+      help: 'Alert transitions recorded without an e-mail, by reason (silenced, inhibited; one held back by both counts in each).',
+      labelNames: ['reason'],
+      registers: [registry],
+      async collect() {
+        // Counted from the events, which are never deleted: every replica reports the same total.
+        const row = await db
+          .selectFrom('alert_events')
+          .select((eb) => [
+            eb.fn
+              .countAll<number>()
+              .filterWhere(sql`jsonb_array_length(suppressed->'silenced_by')`, '>', 0)
+              .as('silenced'),
+            eb.fn
+              .countAll<number>()
+              .filterWhere(sql`jsonb_array_length(suppressed->'inhibited_by')`, '>', 0)
+              .as('inhibited'),
+          ])
+          .where('suppressed', 'is not', null)
+          .executeTakeFirst();
+        this.reset();
+        this.inc({ reason: 'silenced' }, Number(row?.silenced ?? 0));
+        this.inc({ reason: 'inhibited' }, Number(row?.inhibited ?? 0));
       },
     });
     new Gauge({

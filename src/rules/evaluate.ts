@@ -1,7 +1,7 @@
 import type { ActiveAlert, AlertExplanation, Transition } from '../alerts/alert.types.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { MetricDef } from '../catalog/catalog.schema.js';
-import { mustParsePeriod } from '../catalog/period.js';
+import { comparePeriods, mustParsePeriod } from '../catalog/period.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
 import { judgementOf } from './rule.derived.js';
 import { continueExplanation, explainSeries, seriesDetail } from './rule.explain.js';
@@ -289,7 +289,10 @@ function evaluateSeriesRule(
     const seed = latest ? seedOf(prev, watched, latest, true) : undefined;
     const assessment =
       seed === null ? undefined : assessSeries(judgement.rule, watched, metric.frequency, thresholdsAt, seed);
-    if (!assessment) {
+    if (!assessment || (prev && comparePeriods(assessment.latest.period, prev.period) < 0)) {
+      // No value, or the latest one is older than the alert's (a resubmission dropped the metric from
+      // the period it was judged in): an alert never resolves or moves back for lack of data, it waits
+      // for the next filing.
       if (prev) outcome.active.push(prev);
     } else if (!assessment.breached) {
       if (prev) {

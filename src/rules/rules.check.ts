@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { INHIBITIONS_FILE, loadInhibitions } from '../alerts/inhibition.file.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { FileProblem, FileResult } from '../config/yaml-file.js';
 import { loadRoutes } from '../notify/routes.js';
@@ -16,7 +17,7 @@ export interface CheckReport {
 /**
  * Checks rules folders and single files, every problem of every one at once. A folder is checked as
  * the service loads it (catalog, rule files, routes). A file by its name: `catalog.yaml`,
- * `recipients.yaml` (against the catalog beside it), a rule test `*.test.yaml` (loaded, not run),
+ * `recipients.yaml` (against the catalog beside it), `inhibitions.yaml`, a rule test `*.test.yaml` (loaded, not run),
  * anything else a rule file; rule files are checked together, so ids must be unique across them,
  * against the `catalog.yaml` beside them or else the one in `rulesDir`.
  */
@@ -29,9 +30,9 @@ export function checkRulePaths(paths: readonly string[], rulesDir: string): Chec
       const loaded = loadRulesDir(path.resolve(p), new Date());
       if (!loaded.ok) problems.push(...loaded.problems);
       else {
-        const { rules, files, routes, catalog, hash } = loaded.value;
+        const { rules, files, routes, inhibitions, catalog, hash } = loaded.value;
         summary.push(
-          `OK: ${rules.length} rules in ${files.length} files, ${routes.length} routes, ${catalog.metrics.size} metrics (hash ${hash.slice(0, 12)})`,
+          `OK: ${rules.length} rules in ${files.length} files, ${routes.length} routes, ${inhibitions.length} inhibit rules, ${catalog.metrics.size} metrics (hash ${hash.slice(0, 12)})`,
         );
       }
       continue;
@@ -46,6 +47,12 @@ export function checkRulePaths(paths: readonly string[], rulesDir: string): Chec
       const routes = catalog.ok ? loadRoutes(path.dirname(p), catalog.value) : catalog;
       if (!routes.ok) problems.push(...routes.problems);
       else summary.push(`OK: ${p}: ${routes.value.length} routes`);
+    } else if (name === INHIBITIONS_FILE) {
+      const inhibitions = fs.existsSync(p)
+        ? loadInhibitions(path.dirname(p))
+        : { ok: false as const, problems: [{ file: p, path: '', message: 'no such file' }] };
+      if (!inhibitions.ok) problems.push(...inhibitions.problems);
+      else summary.push(`OK: ${p}: ${inhibitions.value.length} inhibit rules`);
     } else if (name.endsWith(RULE_TEST_SUFFIX)) {
       const suite = loadRuleTestFile(p);
       if (!suite.ok) problems.push(...suite.problems);

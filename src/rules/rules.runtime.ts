@@ -1,4 +1,5 @@
 import type { RulesSnapshot } from '../alerts/evaluation.service.js';
+import { loadInhibitions } from '../alerts/inhibition.file.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { FileProblem } from '../config/yaml-file.js';
 import { loadRoutes } from '../notify/routes.js';
@@ -14,7 +15,7 @@ export interface LoadedRules extends RulesSnapshot {
 export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
 
 /**
- * Loads catalog, rule files and routes from a folder, every problem of every file at once.
+ * Loads catalog, rule files, routes and inhibit rules from a folder, every problem of every file at once.
  * `timeZone` (the service's `TIME_ZONE`) is where filing deadlines fall; it travels with the rules.
  */
 export function loadRulesDir(
@@ -26,14 +27,20 @@ export function loadRulesDir(
   if (!catalog.ok) return catalog;
   const ruleSet = loadRuleSet(rulesDir, catalog.value);
   const routes = loadRoutes(rulesDir, catalog.value);
-  const problems = [...(ruleSet.ok ? [] : ruleSet.problems), ...(routes.ok ? [] : routes.problems)];
-  if (!ruleSet.ok || !routes.ok) return { ok: false, problems };
+  const inhibitions = loadInhibitions(rulesDir);
+  const problems = [
+    ...(ruleSet.ok ? [] : ruleSet.problems),
+    ...(routes.ok ? [] : routes.problems),
+    ...(inhibitions.ok ? [] : inhibitions.problems),
+  ];
+  if (!ruleSet.ok || !routes.ok || !inhibitions.ok) return { ok: false, problems };
   return {
     ok: true,
     value: {
       catalog: catalog.value,
       rules: ruleSet.value.rules,
       routes: routes.value,
+      inhibitions: inhibitions.value,
       timeZone: options.timeZone ?? DEFAULT_TIME_ZONE,
       hash: ruleSet.value.hash,
       files: ruleSet.value.files,

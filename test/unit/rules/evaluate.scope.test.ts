@@ -18,6 +18,20 @@ describe(`${evaluate.name}: what happens to previous alerts`, () => {
     expect(active).toEqual(previous);
   });
 
+  it('keeps an alert unchanged when the period it was judged in lost its value (resolving on older data is lack of data)', () => {
+    const previous = firingNpl().active; // judged in 2024-03
+    const { active, transitions } = evaluate({
+      ...base,
+      rules: [nplRule()],
+      // A resubmission of 2024-03 without the metric leaves only February, below every level.
+      observations: [obs(ruralBank.code, 'npl_ratio', '2024-02', 1.2)],
+      previous,
+      now: day(2),
+    });
+    expect(transitions).toEqual([]);
+    expect(active).toEqual(previous);
+  });
+
   it('keeps alerts of institutions outside the evaluated set unchanged', () => {
     const previous = firingNpl().active;
     const { active, transitions } = evaluate({
