@@ -5,6 +5,7 @@ import * as observationIntegrity from './2026-11-28T0200_observation_integrity.j
 import * as alertEventRulesHash from './2026-11-28T0300_alert_event_rules_hash.js';
 import * as evaluationRuns from './2026-12-01T0000_evaluation_runs.js';
 import * as alertExplanations from './2026-12-01T0100_alert_explanations.js';
+import * as notificationRouting from './2026-12-02T0100_notification_routing.js';
 
 /**
  * Every migration, by name in the order they apply. Listed statically so the same code runs under
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-28T0300_alert_event_rules_hash': alertEventRulesHash,
   '2026-12-01T0000_evaluation_runs': evaluationRuns,
   '2026-12-01T0100_alert_explanations': alertExplanations,
+  '2026-12-02T0100_notification_routing': notificationRouting,
 };

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { TransitionKind } from '../../../src/alerts/alert.types.js';
+import { NOTIFIED_KINDS, type TransitionKind } from '../../../src/alerts/alert.types.js';
 import type { Database } from '../../../src/db/schema.js';
-import type { NotificationItem } from '../../../src/notify/notification.payload.js';
+import { type MailKind, type NotificationItem, toPayload } from '../../../src/notify/notification.payload.js';
+import { matchRoutes, type Route } from '../../../src/notify/routes.js';
 import { AT, INSTITUTION, makeItem, makeTransition } from '../../unit/notify/notify.fixtures.js';
 
 /**
@@ -60,4 +61,37 @@ export async function seedAlertEvents(
     items.push(makeItem({ transition: makeTransition(kind), alertId: alert.id, eventId: event.id }));
   }
   return items;
+}
+
+/**
+ * Queues one outbox row per notified item and route as releases before digests did (`<event>:<route>`,
+ * an alert payload): such rows are still delivered after an upgrade, and they give the delivery tests
+ * one row per event.
+ */
+export async function queueLegacyRows(
+  db: Kysely<Database>,
+  items: readonly NotificationItem[],
+  routes: readonly Route[],
+): Promise<number> {
+  const rows = items.flatMap((item) =>
+    NOTIFIED_KINDS.has(item.transition.kind)
+      ? matchRoutes(routes, {
+          ruleId: item.transition.alert.ruleId,
+          severity: item.transition.alert.severity,
+          institutionType: item.institution?.type,
+          county: item.institution?.county,
+        }).map((route) => ({
+          idempotency_key: `${item.eventId}:${route.name}`,
+          alert_id: item.alertId,
+          event_id: item.eventId,
+          route: route.name,
+          recipients: JSON.stringify(route.to),
+          payload: JSON.stringify(toPayload(item, item.transition.kind as MailKind, route.lang)),
+          next_attempt_at: item.transition.at,
+        }))
+      : [],
+  );
+  if (rows.length === 0) return 0;
+  await db.insertInto('notification_outbox').values(rows).execute();
+  return rows.length;
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Catalog } from '../../../src/catalog/catalog.js';
 import { parseYaml } from '../../../src/config/yaml-file.js';
 import { loadRoutes, matchRoutes, type Route, recipientsFileSchema } from '../../../src/notify/routes.js';
+import { makeRoute } from './notify.fixtures.js';
 
 const RULES_DIR = path.resolve(import.meta.dirname, '../../../rules');
 
@@ -31,7 +32,21 @@ describe('recipientsFileSchema', () => {
     const result = parse('routes:\n  - name: all\n    to: [a@example.gov.cn]\n');
     expect(result).toEqual({
       ok: true,
-      value: { routes: [{ name: 'all', match: {}, to: ['a@example.gov.cn'], lang: 'zh' }] },
+      value: {
+        routes: [
+          {
+            name: 'all',
+            match: {},
+            to: ['a@example.gov.cn'],
+            lang: 'zh',
+            group_by: ['institution'],
+            group_wait: 30_000,
+            send_resolved: true,
+            monthly_summary: undefined,
+          },
+        ],
+        calendar: { holidays: [], workdays: [] },
+      },
     });
   });
 
@@ -98,12 +113,7 @@ describe('recipientsFileSchema', () => {
 });
 
 describe(matchRoutes.name, () => {
-  const route = (name: string, match: Route['match']): Route => ({
-    name,
-    match,
-    to: ['a@example.gov.cn'],
-    lang: 'zh',
-  });
+  const route = (name: string, match: Route['match']): Route => makeRoute({ name, match });
   const routes = [
     route('all', {}),
     route('critical', { severities: ['critical'] }),
