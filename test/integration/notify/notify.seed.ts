@@ -12,34 +12,39 @@ import { AT, INSTITUTION, makeItem, makeTransition } from '../../unit/notify/not
 export async function seedAlertEvents(
   db: Kysely<Database>,
   kinds: readonly TransitionKind[],
+  options: { institution?: typeof INSTITUTION; at?: Date; severity?: 'info' | 'warning' | 'critical' } = {},
 ): Promise<NotificationItem[]> {
+  const INST = options.institution ?? INSTITUTION;
+  const at = options.at ?? AT;
+  const severity = options.severity ?? 'critical';
   await db
     .insertInto('institutions')
     .values({
-      code: INSTITUTION.code,
-      name: INSTITUTION.name,
-      type: INSTITUTION.type,
-      county: INSTITUTION.county,
+      code: INST.code,
+      name: INST.name,
+      type: INST.type,
+      county: INST.county,
     })
     .onConflict((oc) => oc.column('code').doNothing())
     .execute();
   const alert = await db
     .insertInto('alerts')
     .values({
-      fingerprint: `npl_ratio_high/${INSTITUTION.code}/npl_ratio/${Math.random()}`,
+      fingerprint: `npl_ratio_high/${INST.code}/npl_ratio/${Math.random()}`,
       rule_id: 'npl_ratio_high',
-      institution_code: INSTITUTION.code,
+      institution_code: INST.code,
       metric: 'npl_ratio',
       state: 'firing',
-      severity: 'critical',
+      severity,
       value: 5.42,
       threshold: 5,
       period: '2026-10',
       first_period: '2026-09',
       summary: JSON.stringify({ zh: '不良贷款率超过监管上限', en: 'NPL ratio above the regulatory limit' }),
       source: 'test',
-      started_at: AT,
-      updated_at: AT,
+      started_at: at,
+      updated_at: at,
+      fired_at: at,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
@@ -49,16 +54,23 @@ export async function seedAlertEvents(
       .insertInto('alert_events')
       .values({
         alert_id: alert.id,
-        at: AT,
+        at,
         kind,
         to_state: 'firing',
-        severity: 'critical',
+        severity,
         period: '2026-10',
         actor: 'rules',
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    items.push(makeItem({ transition: makeTransition(kind), alertId: alert.id, eventId: event.id }));
+    items.push(
+      makeItem({
+        transition: { ...makeTransition(kind, { institution: INST.code, severity }), at },
+        alertId: alert.id,
+        eventId: event.id,
+        institution: INST,
+      }),
+    );
   }
   return items;
 }
