@@ -16,9 +16,10 @@ import { decodeText } from '../ingest/decode.js';
 import { ingestFile } from '../ingest/submission.service.js';
 import { parseAttributeCell } from '../institutions/institution.attributes.js';
 import { saveInstitutions } from '../institutions/institution.service.js';
+import { flushDueGroups } from '../notify/digest.flush.js';
 import { renderDigest } from '../notify/digest.template.js';
 import { createMailer, messageIdFor } from '../notify/mail.transport.js';
-import { LANGS, type Lang } from '../notify/routes.js';
+import { LANGS, type Lang, MAX_GROUP_WAIT_MS } from '../notify/routes.js';
 import { sampleDigest } from '../notify/sample.digest.js';
 import { loadRuleTestFile, ruleTestFilesIn } from '../rules/rule-test.loader.js';
 import { formatSuiteResult } from '../rules/rule-test.report.js';
@@ -259,6 +260,9 @@ export async function importCommand(
         limits: config.uploadLimits,
       },
     ).catch(describeAppError);
+    // One import is one transaction: its changes are all there, so its digests need not wait for
+    // group_wait (this process is about to exit, and a PGlite data folder has no server to send later).
+    await flushDueGroups(s.db, new Date(), { dueBy: new Date(Date.now() + MAX_GROUP_WAIT_MS) });
     await s.dispatcher.kick();
     return JSON.stringify(receipt, null, 2);
   });

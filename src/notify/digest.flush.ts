@@ -15,8 +15,9 @@ interface ReadyGroup {
 }
 
 /**
- * Turns every route group whose `group_wait` has passed (its oldest waiting item is due at `now`)
- * into ONE outbox row, a digest of all the group's waiting items, and links the items to it.
+ * Turns every route group whose `group_wait` has passed (its oldest waiting item is due at `now`, or
+ * at `dueBy` when given) into ONE outbox row, a digest of all the group's waiting items, due at `now`,
+ * and links the items to it.
  *
  * Exactly once: the items are locked `FOR UPDATE SKIP LOCKED` and linked (`digest_id`, set only where
  * still null) in the transaction that inserts the digest, so concurrent flushes on several replicas
@@ -25,7 +26,12 @@ interface ReadyGroup {
  * item arriving after the flush read its group waits for the next digest of the group.
  * @returns the number of digests written.
  */
-export async function flushDueGroups(db: Kysely<Database>, now: Date): Promise<number> {
+export async function flushDueGroups(
+  db: Kysely<Database>,
+  now: Date,
+  options: { readonly dueBy?: Date } = {},
+): Promise<number> {
+  const dueBy = options.dueBy ?? now;
   const flush = async (trx: Kysely<Database>) => {
     const rows = await trx
       .selectFrom('notification_items')
@@ -39,7 +45,7 @@ export async function flushDueGroups(db: Kysely<Database>, now: Date): Promise<n
             .select(['route', 'group_key'])
             .where('digest_id', 'is', null)
             .groupBy(['route', 'group_key'])
-            .having((h) => h.fn.min('due_at'), '<=', now)
+            .having((h) => h.fn.min('due_at'), '<=', dueBy)
             .$asTuple('route', 'group_key'),
         ),
       )

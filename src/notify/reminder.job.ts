@@ -116,8 +116,9 @@ export function reminderPayload(
     severity: alert.severity as Severity,
     institution,
     metric: metricOf(alert, catalog),
-    value: alert.value ?? Number.NaN,
-    threshold: alert.threshold ?? Number.NaN,
+    // JSON has no NaN: an alert recorded without figures shows 0 rather than fail its reminder.
+    value: alert.value ?? 0,
+    threshold: alert.threshold ?? 0,
     period: alert.period,
     firstPeriod: alert.first_period,
     periods: alert.periods,

@@ -17,6 +17,9 @@ export const RECEIPT_ROUTE = 'receipt';
 
 const list = z.array(z.string().trim().min(1)).min(1, 'must list at least one value, or be left out');
 
+/** The longest `group_wait` a route may set. */
+export const MAX_GROUP_WAIT_MS = 86_400_000;
+
 /** What a route may group its alerts by: each group gets one digest e-mail (docs/notifications.md). */
 export const GROUP_LABELS = ['institution', 'county', 'type', 'rule', 'severity'] as const;
 export type GroupLabel = (typeof GROUP_LABELS)[number];
