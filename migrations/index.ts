@@ -7,6 +7,7 @@ import * as evaluationRuns from './2026-12-01T0000_evaluation_runs.js';
 import * as alertExplanations from './2026-12-01T0100_alert_explanations.js';
 import * as peerCache from './2026-12-01T0200_peer_cache.js';
 import * as alertLifecycle from './2026-12-02T0000_alert_lifecycle.js';
+import * as notificationRouting from './2026-12-02T0100_notification_routing.js';
 
 /**
  * Every migration, by name in the order they apply. Listed statically so the same code runs under
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-01T0100_alert_explanations': alertExplanations,
   '2026-12-01T0200_peer_cache': peerCache,
   '2026-12-02T0000_alert_lifecycle': alertLifecycle,
+  '2026-12-02T0100_notification_routing': notificationRouting,
 };

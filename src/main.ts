@@ -32,7 +32,8 @@ const USAGE = `usage: riskwatch <command>
   keys list | keys revoke <id>
   institutions import <file.csv|file.json>
   import <file> [--sheet NAME]   import a CSV or XLSX file (any institutions) as an admin, atomically
-  notify test <address>          send a test e-mail
+  notify test --to ADDRESS [--lang zh|en]
+                                 send a sample digest through the configured SMTP relay (or .eml files)
   openapi                        print the OpenAPI document`;
 
 async function main(argv: string[]): Promise<void> {
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
       to: { type: 'string' },
       rules: { type: 'string' },
       format: { type: 'string' },
+      lang: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -97,7 +99,7 @@ async function main(argv: string[]): Promise<void> {
       return print(JSON.stringify(buildOpenApiDocument(config.publicUrl), null, 2));
     }
     case 'notify test':
-      return print(await notifyTestCommand(config, logger, arg));
+      return print(await notifyTestCommand(config, logger, { to: values.to ?? arg, lang: values.lang }));
     default:
       throw new CliError(USAGE, 2);
   }

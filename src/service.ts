@@ -13,7 +13,11 @@ import type { AppDeps } from './http/app.deps.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { DispatchRunner } from './notify/dispatch.runner.js';
 import { createMailer } from './notify/mail.transport.js';
+import { OUTCOME_REASONS } from './notify/notification.outcomes.js';
+import { queueReminders } from './notify/reminder.job.js';
+import { firingAlertsSelector, type ReminderSelector } from './notify/reminder.repository.js';
 import { RECEIPT_ROUTE } from './notify/routes.js';
+import { queueMonthlySummaries } from './notify/summary.job.js';
 import { loadRulesDir, RulesRuntime } from './rules/rules.runtime.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { SlotClaimCoordinator } from './scheduler/slot-claim.coordinator.js';
@@ -58,9 +62,9 @@ export async function openServices(
     (metric) => rules.current().catalog.metrics.get(metric)?.unit ?? '',
     rules,
   );
-  // Every route × outcome exists from the start, so that increase() sees the first failure.
+  // Every route × outcome × reason exists from the start, so that increase() sees the first failure.
   for (const route of [...loaded.value.routes.map((r) => r.name), RECEIPT_ROUTE])
-    for (const outcome of ['sent', 'retry', 'failed']) metrics.notifications.inc({ route, outcome }, 0);
+    for (const [outcome, reason] of OUTCOME_REASONS) metrics.notifications.inc({ route, outcome, reason }, 0);
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     outboxDir: config.outboxDir,
@@ -76,7 +80,8 @@ export async function openServices(
       timeZone: config.timeZone,
       worker: `${process.pid}-${randomUUID().slice(0, 8)}`,
     },
-    onResult: (route, outcome) => metrics.notifications.inc({ route, outcome }),
+    onResult: (route, outcome, reason) =>
+      metrics.notifications.inc({ route, outcome, reason: reason ?? 'none' }),
   });
   return {
     config,
@@ -97,7 +102,7 @@ export async function openServices(
   };
 }
 
-/** The scheduled jobs: periodic re-evaluation, notification dispatch, housekeeping. */
+/** The scheduled jobs: periodic re-evaluation, notification grouping and dispatch, reminders and summaries, housekeeping. */
 export function createScheduler(services: Services): Scheduler {
   const { db, config, rules, metrics, logger, dispatcher } = services;
   const coordinator = new SlotClaimCoordinator(db, `${process.pid}`);
@@ -113,7 +118,16 @@ export function createScheduler(services: Services): Scheduler {
           logger.info({ job: 'evaluate', ...done }, 'scheduled evaluation finished');
         },
       },
+      // Groups whose group_wait has passed become digests, then the outbox is sent (dispatch.runner.ts).
       { name: 'dispatch', cron: config.dispatchCron, run: () => dispatcher.kick() },
+      {
+        name: 'notify-schedules',
+        cron: config.notifyScheduleCron,
+        run: async (now) => {
+          const queued = await queueScheduledNotifications(services, now);
+          if (queued > 0) await dispatcher.kick();
+        },
+      },
       {
         name: 'prune-job-runs',
         cron: '17 3 * * *',
@@ -126,6 +140,24 @@ export function createScheduler(services: Services): Scheduler {
     ],
     { timeZone: config.timeZone, coordinator, logger },
   );
+}
+
+/**
+ * Queues the reminders and monthly summaries now due on every route (each once per slot, whichever
+ * replica gets there first).
+ * @returns how many were queued.
+ */
+export async function queueScheduledNotifications(
+  services: Pick<Services, 'db' | 'rules' | 'config'>,
+  now: Date,
+  select: ReminderSelector = firingAlertsSelector(services.db),
+): Promise<number> {
+  const { db, rules, config } = services;
+  const { routes, calendar, catalog } = rules.current();
+  const timeZone = config.timeZone;
+  const reminders = await queueReminders({ db, routes, calendar, catalog, timeZone, select }, now);
+  const summaries = await queueMonthlySummaries({ db, routes, calendar, timeZone }, now);
+  return reminders + summaries;
 }
 
 /** Listens on the configured port; resolves with the server once it accepts connections. */

@@ -16,6 +16,11 @@ import { decodeText } from '../ingest/decode.js';
 import { ingestFile } from '../ingest/submission.service.js';
 import { parseAttributeCell } from '../institutions/institution.attributes.js';
 import { saveInstitutions } from '../institutions/institution.service.js';
+import { flushDueGroups } from '../notify/digest.flush.js';
+import { renderDigest } from '../notify/digest.template.js';
+import { createMailer, messageIdFor } from '../notify/mail.transport.js';
+import { LANGS, type Lang, MAX_GROUP_WAIT_MS } from '../notify/routes.js';
+import { sampleDigest } from '../notify/sample.digest.js';
 import { loadRuleTestFile, ruleTestFilesIn } from '../rules/rule-test.loader.js';
 import { formatSuiteResult } from '../rules/rule-test.report.js';
 import { runRuleTestSuite } from '../rules/rule-test.runner.js';
@@ -255,33 +260,73 @@ export async function importCommand(
         limits: config.uploadLimits,
       },
     ).catch(describeAppError);
+    // One import is one transaction: its changes are all there, so its digests need not wait for
+    // group_wait (this process is about to exit, and a PGlite data folder has no server to send later).
+    await flushDueGroups(s.db, new Date(), { dueBy: new Date(Date.now() + MAX_GROUP_WAIT_MS) });
     await s.dispatcher.kick();
     return JSON.stringify(receipt, null, 2);
   });
 }
 
-/** `notify test <address>`: sends a sample message through the configured transport. */
+/**
+ * `notify test --to <address> [--lang zh|en]` (or `notify test <address>`): renders a sample digest
+ * and sends it through the configured transport (SMTP, or `.eml` files without `SMTP_URL`), so that
+ * the relay settings are checked with a real e-mail. Reports the relay's answer as it gave it: a
+ * refusal exits 1 saying whether it was temporary or permanent, with the SMTP code and text.
+ */
 export async function notifyTestCommand(
   config: Config,
-  logger: Logger,
-  to: string | undefined,
+  _logger: Logger,
+  args: { to?: string | undefined; lang?: string | undefined },
 ): Promise<string> {
-  if (!to) throw new CliError('usage: notify test <address>', 2);
-  return withServices(config, logger, async (s) => {
-    const result = await s.mailer.send({
-      to: [to],
-      subject: 'RiskWatch 测试邮件 / test message',
-      text: 'RiskWatch 邮件设置正常。\nRiskWatch can send e-mail with these settings.',
-      html: '<p>RiskWatch 邮件设置正常。</p><p>RiskWatch can send e-mail with these settings.</p>',
-      messageId: `<test-${Date.now()}@riskwatch>`,
-      headers: {},
+  const usage = 'usage: notify test --to <address> [--lang zh|en]';
+  if (!args.to) throw new CliError(usage, 2);
+  if (!z.email().safeParse(args.to).success)
+    throw new CliError(`--to is not an e-mail address: ${args.to}\n${usage}`, 2);
+  const lang = args.lang ?? 'zh';
+  if (!(LANGS as readonly string[]).includes(lang))
+    throw new CliError(`--lang must be one of ${LANGS.join(', ')}`, 2);
+  const now = new Date();
+  const mail = renderDigest(sampleDigest(lang as Lang, now), {
+    publicUrl: config.publicUrl,
+    timeZone: config.timeZone,
+  });
+  // Only the transport is needed: no database, so it also checks a relay before the first deployment.
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    outboxDir: config.outboxDir,
+    from: config.mailFrom,
+  });
+  try {
+    const result = await mailer.send({
+      to: [args.to],
+      subject: `[TEST] ${mail.subject}`,
+      text: mail.text,
+      html: mail.html,
+      messageId: messageIdFor(`test:${now.toISOString()}:${process.pid}`),
+      headers: { 'Auto-Submitted': 'auto-generated', 'X-RiskWatch-Test': 'yes' },
     });
     if (!result.ok)
       throw new CliError(
-        `sending failed (${result.retryable ? 'temporary' : 'permanent'}): ${result.reason}`,
+        `sending to ${args.to} failed (${result.retryable ? 'temporary: the relay may accept it later' : 'permanent: the relay refused it'}): ${result.reason}`,
       );
+    if (result.rejected?.length)
+      throw new CliError(`the relay refused ${result.rejected.join(', ')} (${result.messageId})`);
     return config.smtpUrl
-      ? `sent to ${to} (${result.messageId})`
-      : `written to ${config.outboxDir} (${result.messageId})`;
-  });
+      ? `sent a sample digest to ${args.to} through ${redactUrl(config.smtpUrl)} (${result.messageId})`
+      : `no SMTP_URL: wrote a sample digest for ${args.to} to ${config.outboxDir} (${result.messageId})`;
+  } finally {
+    mailer.close();
+  }
+}
+
+/** A relay URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the relay';
+  }
 }

@@ -48,6 +48,7 @@ const envSchema = z.object({
   MAX_UPLOAD_VALUES: z.coerce.number().int().positive().default(1_500_000),
   EVALUATION_CRON: z.string().default('*/15 * * * *'),
   DISPATCH_CRON: z.string().default('*/10 * * * * *'),
+  NOTIFY_SCHEDULE_CRON: z.string().default('* * * * *'),
   SCHEDULER: z.enum(['on', 'off']).default('on'),
 });
 
@@ -77,6 +78,8 @@ export interface Config {
   };
   readonly evaluationCron: string;
   readonly dispatchCron: string;
+  /** How often reminders and monthly summaries are looked for (each route says when they are due). */
+  readonly notifyScheduleCron: string;
   readonly schedulerEnabled: boolean;
   /** Where `.eml` files go when no SMTP server is configured. */
   readonly outboxDir: string;
@@ -123,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     evaluationCron: e.EVALUATION_CRON,
     dispatchCron: e.DISPATCH_CRON,
+    notifyScheduleCron: e.NOTIFY_SCHEDULE_CRON,
     schedulerEnabled: e.SCHEDULER === 'on',
     outboxDir: path.join(dataDir, 'outbox'),
   });

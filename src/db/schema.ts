@@ -180,6 +180,32 @@ export interface NotificationOutboxTable {
   message_id: string | null;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   sent_at: Timestamp | null;
+  /** Recipients the relay refused while it accepted the others (the row is `sent`). */
+  refused_recipients: ColumnType<string[], string | undefined, string>;
+}
+
+/**
+ * An alert event waiting, per route and group, for its digest (docs/notifications.md). `digest_id`
+ * is the outbox row that took it; null while the group waits.
+ */
+export interface NotificationItemTable {
+  id: Generated<number>;
+  route: string;
+  group_key: string;
+  event_id: number;
+  alert_id: number;
+  institution_code: string | null;
+  severity: string;
+  kind: string;
+  recipients: Json<string[]>;
+  lang: string;
+  /** The alert payload (`AlertPayload`) frozen when the event was recorded. */
+  payload: Json<Record<string, unknown>>;
+  event_at: Timestamp;
+  /** When the group may be flushed at the earliest: `event_at` + the route's `group_wait`. */
+  due_at: Timestamp;
+  digest_id: ColumnType<number | null, number | null | undefined, number | null>;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
 }
 
 export interface AuditLogTable {
@@ -211,6 +237,8 @@ export interface JobRunTable {
   slot: string;
   claimed_by: string;
   claimed_at: ColumnType<Date, Date | string | undefined, never>;
+  /** When the claimed slot's run ended (whatever its outcome); null while it runs or if it never ended. */
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /**
@@ -222,6 +250,7 @@ export const TABLES = [
   'evaluation_runs',
   'job_runs',
   'audit_log',
+  'notification_items',
   'notification_outbox',
   'alert_events',
   'alerts',
@@ -251,6 +280,7 @@ export interface Database {
   alert_events: AlertEventTable;
   silences: SilenceTable;
   notification_outbox: NotificationOutboxTable;
+  notification_items: NotificationItemTable;
   audit_log: AuditLogTable;
   job_runs: JobRunTable;
   evaluation_runs: EvaluationRunTable;
@@ -266,3 +296,4 @@ export type NewAlertRow = Insertable<AlertTable>;
 export type AlertEventRow = Selectable<AlertEventTable>;
 export type SilenceRow = Selectable<SilenceTable>;
 export type OutboxRow = Selectable<NotificationOutboxTable>;
+export type NotificationItemRow = Selectable<NotificationItemTable>;

@@ -7,6 +7,7 @@ import { ROLES } from '../auth/api-key.js';
 import { jsonUploadSchema } from '../ingest/json.parser.js';
 import { TEMPLATE_FORMATS, TEMPLATE_LANGS } from '../ingest/template.js';
 import { institutionInputSchema } from '../institutions/institution.schema.js';
+import { NOTIFICATION_STATES } from '../notify/outbox.query.js';
 
 /**
  * The zod schemas of the HTTP API: requests are validated with them and the OpenAPI document is
@@ -186,6 +187,38 @@ export const alertListQuery = z.strictObject({
   assignee: z.string().trim().min(1).optional(),
   limit,
 });
+
+export const notificationListQuery = z.strictObject({
+  state: z
+    .enum(NOTIFICATION_STATES)
+    .optional()
+    .meta({ description: 'failed: given up for good; partial: sent, but the relay refused some recipients' }),
+  route: z.string().optional(),
+  limit,
+});
+
+export const notification = z
+  .object({
+    id: z.number(),
+    route: z.string(),
+    kind: z
+      .string()
+      .meta({ description: 'digest, summary, receipt (or an alert change queued before digests)' }),
+    mode: z.string().nullable().meta({ description: 'A digest: changes or reminder' }),
+    status: z.enum(['pending', 'sending', 'sent', 'failed']),
+    recipients: z.array(z.string()),
+    refused_recipients: z
+      .array(z.string())
+      .meta({ description: 'Refused by the relay while it accepted the others' }),
+    attempts: z.number(),
+    last_error: z.string().nullable(),
+    message_id: z.string().nullable(),
+    alert_ids: z.array(z.number()),
+    created_at: z.string(),
+    next_attempt_at: z.string(),
+    sent_at: z.string().nullable(),
+  })
+  .meta({ id: 'Notification' });
 
 const explainedPeriod = z.object({
   period: z.string(),

@@ -9,6 +9,7 @@ import { alertsRoutes } from './routes/alerts.routes.js';
 import { catalogRoutes } from './routes/catalog.routes.js';
 import { institutionsRoutes } from './routes/institutions.routes.js';
 import { keysRoutes } from './routes/keys.routes.js';
+import { notificationsRoutes } from './routes/notifications.routes.js';
 import { opsRoutes } from './routes/ops.routes.js';
 import { replayRoutes } from './routes/replay.routes.js';
 import { silencesRoutes } from './routes/silences.routes.js';
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(submissionsRoutes(deps, guard));
   api.use(alertsRoutes(deps, guard));
   api.use(silencesRoutes(deps, guard));
+  api.use(notificationsRoutes(deps, guard));
   api.use(catalogRoutes(deps, guard));
   api.use(replayRoutes(deps, guard));
   api.use(templatesRoutes(deps, guard));

@@ -204,6 +204,15 @@ export function buildOpenApiDocument(publicUrl: string) {
     request: { params: s.idParam },
     responses: { 200: json(z.object({ alert, events: z.array(s.alertEvent) }), 'Alert'), 404: notFound },
   });
+  route(['admin', 'supervisor'], {
+    method: 'get',
+    path: '/api/v1/notifications',
+    summary: 'Notifications (digests, reminders, summaries, receipts) with their delivery, newest first',
+    request: { query: s.notificationListQuery },
+    responses: {
+      200: json(z.object({ notifications: z.array(s.notification) }), 'Notifications'),
+    },
+  });
   route(['admin', 'supervisor', 'institution'], {
     method: 'get',
     path: '/api/v1/alerts/{id}/events',

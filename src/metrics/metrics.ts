@@ -29,7 +29,7 @@ export class ServiceMetrics {
   readonly evaluationDuration: Histogram;
   readonly evaluations: Counter<'result'>;
   readonly lastEvaluationSuccess: Gauge;
-  readonly notifications: Counter<'route' | 'outcome'>;
+  readonly notifications: Counter<'route' | 'outcome' | 'reason'>;
   readonly rulesReloads: Counter<'result'>;
 
   constructor(db: Kysely<Database>, version: string, unitOf: (metric: string) => string, rules: RulesState) {
@@ -75,8 +75,8 @@ export class ServiceMetrics {
     });
     this.notifications = new Counter({
       name: 'riskwatch_notifications_total',
-      help: 'Notification attempts by route and outcome (sent, retry, failed).',
-      labelNames: ['route', 'outcome'],
+      help: 'Notification attempts by route, outcome (sent, retry, failed) and reason (none, partial, transient, rejected, max_attempts, invalid_payload, render_error).',
+      labelNames: ['route', 'outcome', 'reason'],
       registers: [registry],
     });
 
@@ -226,6 +226,32 @@ export class ServiceMetrics {
           .selectFrom('notification_outbox')
           .select(({ fn }) => fn.countAll<number>().as('n'))
           .where('status', 'in', ['pending', 'sending'])
+          .executeTakeFirst();
+        this.set(Number(row?.n ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_outbox_failed',
+      help: 'Notifications given up for good (permanent refusal or too many attempts); GET /api/v1/notifications?state=failed lists them.',
+      registers: [registry],
+      async collect() {
+        const row = await db
+          .selectFrom('notification_outbox')
+          .select(({ fn }) => fn.countAll<number>().as('n'))
+          .where('status', '=', 'failed')
+          .executeTakeFirst();
+        this.set(Number(row?.n ?? 0));
+      },
+    });
+    new Gauge({
+      name: 'riskwatch_notification_items_waiting',
+      help: 'Alert changes waiting for their route group digest (group_wait).',
+      registers: [registry],
+      async collect() {
+        const row = await db
+          .selectFrom('notification_items')
+          .select(({ fn }) => fn.countAll<number>().as('n'))
+          .where('digest_id', 'is', null)
           .executeTakeFirst();
         this.set(Number(row?.n ?? 0));
       },

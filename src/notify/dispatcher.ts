@@ -2,11 +2,14 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, OutboxRow } from '../db/schema.js';
 import { backoffDelayMs } from './backoff.js';
+import { renderDigest } from './digest.template.js';
 import { type RenderedEmail, type RenderOptions, renderEmail } from './email.template.js';
 import { type Mailer, messageIdFor } from './mail.transport.js';
+import { highestSeverity } from './notification.group.js';
 import { type NotificationPayload, notificationPayloadSchema } from './notification.payload.js';
 import { claimDue, markFailed, markRetry, markSent } from './outbox.repository.js';
 import { renderReceiptEmail } from './receipt.template.js';
+import { renderSummary } from './summary.template.js';
 
 /** What happened to one outbox row in a dispatch run. */
 export type DispatchOutcome = 'sent' | 'retry' | 'failed';
@@ -59,7 +62,10 @@ export interface DispatchSummary {
 
 const recipientsSchema = z.array(z.string()).min(1);
 
-/** Renders one outbox payload, an alert change or an upload receipt, with the headers that go with it. */
+/**
+ * Renders one outbox payload (a digest, a monthly summary, an upload receipt, or an alert change
+ * queued before digests existed) with the headers that go with it.
+ */
 function compose(
   p: NotificationPayload,
   options: RenderOptions,
@@ -69,6 +75,22 @@ function compose(
       mail: renderReceiptEmail(p, options),
       headers: { 'X-RiskWatch-Upload-Id': String(p.receipt.upload_id) },
     };
+  }
+  if (p.kind === 'digest') {
+    return {
+      mail: renderDigest(p, options),
+      headers: {
+        // Mail clients thread on References/In-Reply-To: every digest about one institution on one
+        // route answers the same (never sent) thread root, so they show as one conversation.
+        ...(p.thread ? { References: p.thread, 'In-Reply-To': p.thread } : {}),
+        'X-RiskWatch-Alert-Ids': p.alerts.map((a) => a.alertId).join(','),
+        'X-RiskWatch-Severity': highestSeverity(p.alerts),
+        'X-RiskWatch-Group': encodeURIComponent(p.group),
+      },
+    };
+  }
+  if (p.kind === 'summary') {
+    return { mail: renderSummary(p, options), headers: { 'X-RiskWatch-Summary-Month': p.month } };
   }
   return {
     mail: renderEmail(p, p.lang, options),
@@ -166,7 +188,7 @@ export async function dispatchDue(deps: {
     });
     if (result.ok) {
       const refused = result.rejected?.length ? `relay refused: ${result.rejected.join(', ')}` : undefined;
-      await markSent(db, row.id, result.messageId, now, refused);
+      await markSent(db, row.id, result.messageId, now, refused, result.rejected ?? []);
       return refused ? ['sent', 'partial'] : ['sent'];
     }
     if (!result.retryable) return fail(row, 'rejected', result.reason);

@@ -120,8 +120,13 @@ export function renderEmail(payload: AlertPayload, lang: Lang, options: RenderOp
   return { subject, text, html };
 }
 
-/** The label/value lines shared by the text and HTML bodies, so both always say the same. */
-function detailRows(p: AlertPayload, lang: Lang, s: EmailStrings, timeZone: string): [string, string][] {
+/** The label/value lines of one alert, shared by the text and HTML bodies (and digests), so all say the same. */
+export function detailRows(
+  p: AlertPayload,
+  lang: Lang,
+  s: EmailStrings,
+  timeZone: string,
+): [string, string][] {
   if (p.filing) return filingRows(p, p.filing.dueDate, lang, s, timeZone);
   const custom = p.metric.unit ? ` ${p.metric.unit}` : '';
   const unit = UNIT_LABELS[p.metric.unit]?.[lang] ?? { suffix: custom, diff: custom };

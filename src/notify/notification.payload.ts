@@ -44,6 +44,8 @@ export const alertPayloadSchema = z.object({
   region: z.object({ key: z.string(), name: localized }).optional(),
   /** How far beyond the threshold, in the judged quantity's unit (absent for older rows). */
   margin: z.number().optional(),
+  /** ISO 8601 time the alert started firing; set in reminders, which list alerts long after their event. */
+  firedAt: z.string().optional(),
 });
 
 export type AlertPayload = z.output<typeof alertPayloadSchema>;
@@ -106,13 +108,64 @@ export const receiptPayloadSchema = z.object({
 
 export type ReceiptPayload = z.output<typeof receiptPayloadSchema>;
 
+/** Why a digest is sent: alert changes of a group, or a reminder of alerts nobody acknowledged. */
+export const DIGEST_MODES = ['changes', 'reminder'] as const;
+export type DigestMode = (typeof DIGEST_MODES)[number];
+
 /**
- * What an outbox row carries, told apart by `kind`: an alert change, or the receipt of an accepted
- * upload. Validated when read back so a row written by another version fails cleanly instead of
+ * One e-mail for a route group (docs/notifications.md): the alert changes that arrived within its
+ * `group_wait`, or the alerts a reminder is about, each as frozen when its event was recorded.
+ */
+export const digestPayloadSchema = z.object({
+  v: z.literal(1),
+  lang: z.enum(LANGS),
+  kind: z.literal('digest'),
+  mode: z.enum(DIGEST_MODES),
+  route: z.string(),
+  /** The group key, `institution=QZ001`, or `*` for a reminder of the whole route. */
+  group: z.string(),
+  /** Mail clients thread on it: one per route and institution, when the digest is about one. */
+  thread: z.string().nullable(),
+  /** ISO 8601: when the digest was made (the reminder's slot for a reminder). */
+  at: z.string(),
+  alerts: z.array(alertPayloadSchema).min(1),
+});
+export type DigestPayload = z.output<typeof digestPayloadSchema>;
+
+const severityCounts = z.object({
+  info: z.number().int(),
+  warning: z.number().int(),
+  critical: z.number().int(),
+});
+
+/** The monthly summary of a route: what its alerts did over one calendar month. */
+export const summaryPayloadSchema = z.object({
+  v: z.literal(1),
+  lang: z.enum(LANGS),
+  kind: z.literal('summary'),
+  route: z.string(),
+  /** `YYYY-MM`, the month summarised, in the regulator's zone. */
+  month: z.string(),
+  /** Alerts that started firing in the month, by severity. */
+  fired: severityCounts,
+  /** Alerts that resolved in the month. */
+  resolved: z.number().int(),
+  /** Alerts still firing at the end of the month, by severity. */
+  firing: severityCounts,
+  /** Institutions with the most alerts firing or fired in the month, most first. */
+  top: z.array(z.object({ code: z.string(), name: z.string(), alerts: z.number().int() })).max(10),
+});
+export type SummaryPayload = z.output<typeof summaryPayloadSchema>;
+
+/**
+ * What an outbox row carries, told apart by `kind`: an alert change (rows queued before digests), a
+ * digest, a monthly summary, or the receipt of an accepted upload. Validated when read back so a row written by another version fails cleanly instead of
  * rendering junk; alert rows queued before receipts existed read back unchanged.
  */
 export const notificationPayloadSchema = z.discriminatedUnion('kind', [
   alertPayloadSchema,
+  digestPayloadSchema,
+  summaryPayloadSchema,
   receiptPayloadSchema,
 ]);
 

@@ -1,22 +1,21 @@
 import { type Kysely, sql, type Updateable } from 'kysely';
 import { NOTIFIED_KINDS } from '../alerts/alert.types.js';
 import type { Database, NotificationOutboxTable, OutboxRow } from '../db/schema.js';
+import { groupKeyOf } from './notification.group.js';
 import { type MailKind, type NotificationItem, toPayload } from './notification.payload.js';
 import { matchRoutes, type Route } from './routes.js';
 
 export type { NotificationItem } from './notification.payload.js';
 export { type OutboxStats, outboxStats } from './outbox.stats.js';
 
-/** The de-duplication key of one notification: one e-mail per alert event and route. */
-export function idempotencyKey(eventId: number, route: string): string {
-  return `${eventId}:${route}`;
-}
-
 /**
- * Queues one e-mail per (notified transition, matching route). Call it with the transaction that
- * records the alert events, so a notification exists exactly when its event does. Re-enqueuing the
- * same event is a no-op (`ON CONFLICT DO NOTHING` on the idempotency key).
- * @returns the number of rows actually inserted.
+ * Records, per (notified transition, matching route), an item waiting for its route group's digest
+ * (docs/notifications.md): the alert payload frozen for the route's language, the group key of the
+ * route's `group_by`, and when the group may go at the earliest (`group_wait` after the event). A
+ * resolution is not recorded for a route with `send_resolved: false`. Call it with the transaction
+ * that records the alert events, so an item exists exactly when its event does. Recording the same
+ * event again is a no-op (`ON CONFLICT DO NOTHING` on route and event).
+ * @returns the number of items actually inserted.
  */
 export async function enqueueNotifications(
   db: Kysely<Database>,
@@ -32,22 +31,32 @@ export async function enqueueNotifications(
       institutionType: item.institution?.type,
       county: item.institution?.county,
     });
-    return matched.map((route) => ({
-      idempotency_key: idempotencyKey(item.eventId, route.name),
-      alert_id: item.alertId,
-      event_id: item.eventId,
-      route: route.name,
-      recipients: JSON.stringify(route.to),
-      payload: JSON.stringify(toPayload(item, kind as MailKind, route.lang)),
-      // Due at once, whatever the database clock says: the dispatcher compares with its own `now`.
-      next_attempt_at: item.transition.at,
-    }));
+    return matched
+      .filter((route) => kind !== 'resolved' || route.send_resolved)
+      .map((route) => {
+        const payload = toPayload(item, kind as MailKind, route.lang);
+        return {
+          route: route.name,
+          group_key: groupKeyOf(route, payload),
+          event_id: item.eventId,
+          alert_id: item.alertId,
+          institution_code: item.institution?.code ?? null,
+          severity: alert.severity,
+          kind,
+          recipients: JSON.stringify(route.to),
+          lang: route.lang,
+          payload: JSON.stringify(payload),
+          event_at: item.transition.at,
+          // From the event's time, not the database clock: the flush compares with its own `now`.
+          due_at: new Date(item.transition.at.getTime() + route.group_wait),
+        };
+      });
   });
   if (rows.length === 0) return 0;
   const result = await db
-    .insertInto('notification_outbox')
+    .insertInto('notification_items')
     .values(rows)
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .onConflict((oc) => oc.columns(['route', 'event_id']).doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0);
 }
@@ -111,7 +120,7 @@ export async function claimDue(db: Kysely<Database>, now: Date, options: ClaimOp
 /**
  * Records a delivery. Wins over any other state but `sent`: the mail is out even if the lease
  * expired meanwhile and another claimer took the row. Clears `last_error` unless a note (such as
- * recipients the relay refused) is given.
+ * recipients the relay refused, also kept as `refused`) is given.
  * @returns whether the row changed (false when it was already sent).
  */
 export async function markSent(
@@ -120,6 +129,7 @@ export async function markSent(
   messageId: string,
   now: Date,
   note?: string,
+  refused: readonly string[] = [],
 ): Promise<boolean> {
   const result = await db
     .updateTable('notification_outbox')
@@ -129,6 +139,7 @@ export async function markSent(
       sent_at: now,
       locked_until: null,
       last_error: note ?? null,
+      refused_recipients: JSON.stringify(refused),
     })
     .where('id', '=', id)
     .where('status', '<>', 'sent')

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { SEVERITIES, type Severity } from '../alerts/alert.types.js';
 import { type FileResult, loadYamlFile } from '../config/yaml-file.js';
+import { type BusinessCalendar, weekday } from './business-days.js';
+import { durationSchema } from './duration.js';
 
 /** Languages an e-mail can be rendered in; zh-CN is the service default. */
 export const LANGS = ['zh', 'en'] as const;
@@ -14,6 +16,23 @@ export type Lang = (typeof LANGS)[number];
 export const RECEIPT_ROUTE = 'receipt';
 
 const list = z.array(z.string().trim().min(1)).min(1, 'must list at least one value, or be left out');
+
+/** The longest `group_wait` a route may set. */
+export const MAX_GROUP_WAIT_MS = 86_400_000;
+
+/** What a route may group its alerts by: each group gets one digest e-mail (docs/notifications.md). */
+export const GROUP_LABELS = ['institution', 'county', 'type', 'rule', 'severity'] as const;
+export type GroupLabel = (typeof GROUP_LABELS)[number];
+
+const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time HH:mm, such as 09:30');
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day YYYY-MM-DD')
+  .refine(
+    (d) =>
+      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    'is not a calendar day',
+  );
 
 const routeSchema = z.strictObject({
   // Route names become part of the outbox idempotency key and the Message-ID, so keep them plain.
@@ -32,6 +51,23 @@ const routeSchema = z.strictObject({
     .default({}),
   to: z.array(z.email('must be an e-mail address')).min(1),
   lang: z.enum(LANGS).default('zh'),
+  // Alerts of one institution arrive together (one upload, one scheduled run): one digest for them.
+  group_by: z.array(z.enum(GROUP_LABELS)).min(1).default(['institution']),
+  // Alertmanager's default; long enough to gather a burst of uploads, short for a supervisor.
+  group_wait: durationSchema('1d').default(30_000),
+  send_resolved: z.boolean().default(true),
+  /** Reminders of firing alerts nobody acknowledged, on working days at a local time; none when absent. */
+  reminders: z
+    .strictObject({
+      at: localTime,
+      severities: z.array(z.enum(SEVERITIES)).min(1).default(['critical']),
+    })
+    .optional(),
+  /** A summary of the month before, on the first working day of each month at `at` (`true`: 09:00). */
+  monthly_summary: z
+    .union([z.boolean(), z.strictObject({ at: localTime.default('09:00') })])
+    .default(false)
+    .transform((v) => (v === true ? { at: '09:00' } : v === false ? undefined : v)),
 });
 
 /** One recipient route from `recipients.yaml`. */
@@ -53,44 +89,76 @@ export function recipientsFileSchema(vocabulary?: RouteVocabulary) {
       raw && typeof raw === 'object' && !Array.isArray(raw)
         ? Object.fromEntries(Object.entries(raw).filter(([k]) => !k.startsWith('x-')))
         : raw,
-    z.strictObject({ routes: z.array(routeSchema) }).superRefine((file, ctx) => {
-      const seen = new Set<string>();
-      file.routes.forEach((route, i) => {
-        if (seen.has(route.name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['routes', i, 'name'],
-            message: `duplicate route name ${route.name}`,
-          });
-        }
-        seen.add(route.name);
-        const to = new Set<string>();
-        route.to.forEach((address, j) => {
-          const key = address.toLowerCase();
-          if (to.has(key))
+    z
+      .strictObject({
+        routes: z.array(routeSchema),
+        calendar: z
+          .strictObject({
+            holidays: z.array(day).default([]),
+            workdays: z.array(day).default([]),
+          })
+          .default({ holidays: [], workdays: [] }),
+      })
+      .superRefine((file, ctx) => {
+        const holidays = new Set(file.calendar.holidays);
+        file.calendar.workdays.forEach((date, i) => {
+          const dow = weekday(date);
+          if (holidays.has(date))
             ctx.addIssue({
               code: 'custom',
-              path: ['routes', i, 'to', j],
-              message: `duplicate address ${address}`,
+              path: ['calendar', 'workdays', i],
+              message: `${date} is also listed as a holiday`,
             });
-          to.add(key);
+          else if (dow !== 0 && dow !== 6)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['calendar', 'workdays', i],
+              message: `${date} is a weekday, a working day anyway: list only the weekend days worked (调休)`,
+            });
         });
-        if (!vocabulary) return;
-        const unknown = (field: 'types' | 'counties', what: string, known: ReadonlyMap<string, unknown>) =>
-          route.match[field]?.forEach((value, j) => {
-            if (!known.has(value)) {
+        const seen = new Set<string>();
+        file.routes.forEach((route, i) => {
+          if (seen.has(route.name)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['routes', i, 'name'],
+              message: `duplicate route name ${route.name}`,
+            });
+          }
+          seen.add(route.name);
+          const to = new Set<string>();
+          route.to.forEach((address, j) => {
+            const key = address.toLowerCase();
+            if (to.has(key))
               ctx.addIssue({
                 code: 'custom',
-                path: ['routes', i, 'match', field, j],
-                message: `unknown ${what} ${value}`,
+                path: ['routes', i, 'to', j],
+                message: `duplicate address ${address}`,
               });
-            }
+            to.add(key);
           });
-        unknown('types', 'institution type', vocabulary.types);
-        unknown('counties', 'county', vocabulary.counties);
-      });
-    }),
+          if (!vocabulary) return;
+          const unknown = (field: 'types' | 'counties', what: string, known: ReadonlyMap<string, unknown>) =>
+            route.match[field]?.forEach((value, j) => {
+              if (!known.has(value)) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['routes', i, 'match', field, j],
+                  message: `unknown ${what} ${value}`,
+                });
+              }
+            });
+          unknown('types', 'institution type', vocabulary.types);
+          unknown('counties', 'county', vocabulary.counties);
+        });
+      }),
   );
+}
+
+/** What `recipients.yaml` configures: the routes and the working-day calendar of their schedules. */
+export interface Recipients {
+  readonly routes: Route[];
+  readonly calendar: BusinessCalendar;
 }
 
 /**
@@ -98,9 +166,23 @@ export function recipientsFileSchema(vocabulary?: RouteVocabulary) {
  * Never throws for bad content; pass the catalog to reject unknown institution types and counties,
  * which would otherwise silently never match.
  */
-export function loadRoutes(rulesDir: string, vocabulary?: RouteVocabulary): FileResult<Route[]> {
+export function loadRecipients(rulesDir: string, vocabulary?: RouteVocabulary): FileResult<Recipients> {
   const parsed = loadYamlFile(path.join(rulesDir, 'recipients.yaml'), recipientsFileSchema(vocabulary));
-  return parsed.ok ? { ok: true, value: parsed.value.routes } : parsed;
+  if (!parsed.ok) return parsed;
+  const { routes, calendar } = parsed.value;
+  return {
+    ok: true,
+    value: {
+      routes,
+      calendar: { holidays: new Set(calendar.holidays), workdays: new Set(calendar.workdays) },
+    },
+  };
+}
+
+/** The routes of `recipients.yaml`; see {@link loadRecipients}. */
+export function loadRoutes(rulesDir: string, vocabulary?: RouteVocabulary): FileResult<Route[]> {
+  const loaded = loadRecipients(rulesDir, vocabulary);
+  return loaded.ok ? { ok: true, value: loaded.value.routes } : loaded;
 }
 
 /** What a route matches on. `institutionType`/`county` are absent for regional alerts. */

@@ -2,13 +2,16 @@ import type { RulesSnapshot } from '../alerts/evaluation.service.js';
 import { loadInhibitions } from '../alerts/inhibition.file.js';
 import { Catalog } from '../catalog/catalog.js';
 import type { FileProblem } from '../config/yaml-file.js';
-import { loadRoutes } from '../notify/routes.js';
+import type { BusinessCalendar } from '../notify/business-days.js';
+import { loadRecipients } from '../notify/routes.js';
 import { loadRuleSet } from './rule.loader.js';
 
 /** The loaded configuration and where it came from. */
 export interface LoadedRules extends RulesSnapshot {
   readonly files: readonly string[];
   readonly loadedAt: Date;
+  /** Working days of the notification schedules (reminders, monthly summaries), from `recipients.yaml`. */
+  readonly calendar: BusinessCalendar;
 }
 
 /** The regulator's zone when none is given, as the `TIME_ZONE` setting defaults. */
@@ -26,7 +29,7 @@ export function loadRulesDir(
   const catalog = Catalog.load(rulesDir);
   if (!catalog.ok) return catalog;
   const ruleSet = loadRuleSet(rulesDir, catalog.value);
-  const routes = loadRoutes(rulesDir, catalog.value);
+  const routes = loadRecipients(rulesDir, catalog.value);
   const inhibitions = loadInhibitions(rulesDir);
   const problems = [
     ...(ruleSet.ok ? [] : ruleSet.problems),
@@ -39,7 +42,8 @@ export function loadRulesDir(
     value: {
       catalog: catalog.value,
       rules: ruleSet.value.rules,
-      routes: routes.value,
+      routes: routes.value.routes,
+      calendar: routes.value.calendar,
       inhibitions: inhibitions.value,
       timeZone: options.timeZone ?? DEFAULT_TIME_ZONE,
       hash: ruleSet.value.hash,

@@ -46,7 +46,16 @@ export class Scheduler {
         }
       },
       // Called by node-cron after a claimed slot's run, whatever its outcome.
-      onComplete: (key) => this.#inFlight.get(key)?.release(),
+      onComplete: async (key) => {
+        try {
+          this.options.logger.debug({ slot: key }, 'job slot ran');
+          await this.options.coordinator.finish(key, new Date());
+        } catch (error) {
+          this.options.logger.warn({ err: error, slot: key }, 'could not record the end of a job slot');
+        } finally {
+          this.#inFlight.get(key)?.release();
+        }
+      },
     };
     for (const job of this.jobs) {
       const task = cron.schedule(

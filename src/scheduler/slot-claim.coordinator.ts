@@ -22,6 +22,17 @@ export class SlotClaimCoordinator {
     return claimed !== undefined;
   }
 
+  /** Records that this replica's run of a claimed slot ended, so runs can be counted and audited. */
+  async finish(key: string, at: Date): Promise<void> {
+    await this.db
+      .updateTable('job_runs')
+      .set({ finished_at: at })
+      .where('job', '=', 'cron')
+      .where('slot', '=', key)
+      .where('claimed_by', '=', this.worker)
+      .execute();
+  }
+
   /** Forgets claims older than `before`, so the table stays small. */
   async prune(before: Date): Promise<void> {
     await this.db.deleteFrom('job_runs').where('claimed_at', '<', before).execute();

@@ -58,7 +58,8 @@ describe('the monitoring path through HTTP', () => {
       /riskwatch_alerts_firing\{severity="critical",[^}]*institution_type="rural_commercial_bank"[^}]*\} 1/,
     );
 
-    await t.services.dispatcher.kick();
+    // Past every route's group_wait, so that the digests are made and sent.
+    await t.services.dispatcher.kick(new Date(Date.now() + 3_600_000));
     const files = t.outboxFiles();
     expect(files.length).toBeGreaterThan(0);
     const mail = await simpleParser(

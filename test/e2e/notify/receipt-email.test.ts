@@ -109,7 +109,9 @@ describe('receipt e-mails', () => {
     expect(t.outboxFiles()).toHaveLength(1);
 
     const metrics = await request(t.app).get('/metrics').expect(200);
-    expect(metrics.text).toMatch(/riskwatch_notifications_total\{route="receipt",outcome="sent"\} 1\b/);
+    expect(metrics.text).toMatch(
+      /riskwatch_notifications_total\{route="receipt",outcome="sent",reason="none"\} 1\b/,
+    );
   });
 
   it('queues no receipt for a key without an address, nor for the admin token', async () => {

@@ -4,15 +4,24 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DispatchOptions, dispatchDue } from '../../../src/notify/dispatcher.js';
 import { createMailer, type Mailer } from '../../../src/notify/mail.transport.js';
-import { enqueueNotifications } from '../../../src/notify/outbox.repository.js';
 import type { Route } from '../../../src/notify/routes.js';
-import { seedAlertEvents } from '../../integration/notify/notify.seed.js';
+import { queueLegacyRows, seedAlertEvents } from '../../integration/notify/notify.seed.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
-import { AT } from '../../unit/notify/notify.fixtures.js';
+import { AT, makeRoute } from '../../unit/notify/notify.fixtures.js';
 
 const ROUTES: Route[] = [
-  { name: 'supervisors', match: {}, to: ['supervision@example.gov.cn', 'duty@example.gov.cn'], lang: 'zh' },
-  { name: 'leadership', match: { severities: ['critical'] }, to: ['director@example.gov.cn'], lang: 'en' },
+  makeRoute({
+    name: 'supervisors',
+    match: {},
+    to: ['supervision@example.gov.cn', 'duty@example.gov.cn'],
+    lang: 'zh',
+  }),
+  makeRoute({
+    name: 'leadership',
+    match: { severities: ['critical'] },
+    to: ['director@example.gov.cn'],
+    lang: 'en',
+  }),
 ];
 const OPTIONS: DispatchOptions = {
   publicUrl: 'http://riskwatch.test',
@@ -85,7 +94,7 @@ describe('e-mail delivery', () => {
     await t.close();
   });
 
-  const enqueue = async () => enqueueNotifications(t.db, await seedAlertEvents(t.db, ['firing']), ROUTES);
+  const enqueue = async () => queueLegacyRows(t.db, await seedAlertEvents(t.db, ['firing']), ROUTES);
   const statuses = async () =>
     (
       await t.db

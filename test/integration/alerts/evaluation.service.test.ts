@@ -53,7 +53,7 @@ describe('evaluation on a real database', () => {
         .execute()
     ).map((e) => `${e.metric} ${e.period} ${e.kind}→${e.to_state}/${e.severity}`);
 
-  it('records a timeline of alert states with events and outbox rows, and resolves on recovery', async () => {
+  it('records a timeline of alert states with events and notification items, and resolves on recovery', async () => {
     await upload('2024-04', { npl_balance: 45, total_loans: 1000 }, at(1));
     await upload('2024-05', { npl_balance: 52, total_loans: 1000 }, at(2));
     await upload('2024-06', { npl_balance: 38, total_loans: 1000 }, at(3));
@@ -62,11 +62,8 @@ describe('evaluation on a real database', () => {
       'npl_ratio 2024-05 escalated→firing/critical',
       'npl_ratio 2024-06 resolved→resolved/critical',
     ]);
-    const outbox = await t.db
-      .selectFrom('notification_outbox')
-      .select(['idempotency_key', 'route'])
-      .execute();
-    expect(outbox.length).toBeGreaterThanOrEqual(3);
+    const items = await t.db.selectFrom('notification_items').select(['event_id', 'route']).execute();
+    expect(items.length).toBeGreaterThanOrEqual(3);
     const hashes = await t.db.selectFrom('alert_events').select('rules_hash').distinct().execute();
     expect(hashes).toEqual([{ rules_hash: rules.hash }]);
     const alerts = await t.db.selectFrom('alerts').selectAll().execute();
@@ -77,14 +74,14 @@ describe('evaluation on a real database', () => {
   it('changes nothing when the same data is evaluated again', async () => {
     await upload('2024-06', { npl_balance: 62, total_loans: 1000 }, at(1));
     const before = await history();
-    const outboxBefore = await t.db.selectFrom('notification_outbox').select('id').execute();
+    const outboxBefore = await t.db.selectFrom('notification_items').select('id').execute();
     const again = await t.db
       .transaction()
       .execute((trx) => evaluateInstitutions(trx, rules, ['B1'], at(5), 'test'));
     expect(again).toEqual([]);
     expect(await evaluateAll(t.db, () => rules, at(6))).toBe(0);
     expect(await history()).toEqual(before);
-    expect(await t.db.selectFrom('notification_outbox').select('id').execute()).toEqual(outboxBefore);
+    expect(await t.db.selectFrom('notification_items').select('id').execute()).toEqual(outboxBefore);
   });
 
   it('opens a new alert after a resolved one, keeping the old one in history', async () => {

@@ -126,7 +126,7 @@ describe('missing filings on a real database', () => {
 
     // E-mails: a firing and a resolved one for June, saying when it was due.
     const outbox = await t.db
-      .selectFrom('notification_outbox as o')
+      .selectFrom('notification_items as o')
       .innerJoin('alerts as a', 'a.id', 'o.alert_id')
       .select(['o.payload', 'o.route'])
       .where('a.fingerprint', '=', 'bank_monthly_filing_missing/B1/2024-06')

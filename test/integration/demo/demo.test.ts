@@ -49,7 +49,8 @@ describe(loadDemo.name, () => {
     const breached = new Set(DEMO_BREACHES.map((b) => b.institution));
     expect(firing.filter((a) => !breached.has(a.institution_code ?? ''))).toEqual([]);
 
-    await t.services.dispatcher.kick();
+    // Past every route's group_wait, so that the digests are made and sent.
+    await t.services.dispatcher.kick(new Date(Date.now() + 3_600_000));
     expect(t.outboxFiles().length).toBeGreaterThan(0);
     const pending = await t.db.db
       .selectFrom('notification_outbox')
@@ -91,7 +92,8 @@ describe(loadDemo.name, () => {
     expect(new Set(versions.map((v) => v.version))).toEqual(new Set([1]));
     expect(await count('alerts')).toBe(before.alerts);
     expect(await count('notification_outbox')).toBe(before.outbox);
-    await t.services.dispatcher.kick();
+    // Past every route's group_wait, so that the digests are made and sent.
+    await t.services.dispatcher.kick(new Date(Date.now() + 3_600_000));
     expect(t.outboxFiles()).toHaveLength(before.files);
   });
 });

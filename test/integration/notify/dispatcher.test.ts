@@ -1,13 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DispatchOptions, dispatchDue } from '../../../src/notify/dispatcher.js';
 import type { Mailer, OutgoingMessage, SendResult } from '../../../src/notify/mail.transport.js';
-import { enqueueNotifications } from '../../../src/notify/outbox.repository.js';
 import type { Route } from '../../../src/notify/routes.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
-import { AT } from '../../unit/notify/notify.fixtures.js';
-import { seedAlertEvents } from './notify.seed.js';
+import { AT, makeRoute } from '../../unit/notify/notify.fixtures.js';
+import { queueLegacyRows, seedAlertEvents } from './notify.seed.js';
 
-const ROUTES: Route[] = [{ name: 'supervisors', match: {}, to: ['supervision@example.gov.cn'], lang: 'zh' }];
+const ROUTES: Route[] = [
+  makeRoute({ name: 'supervisors', match: {}, to: ['supervision@example.gov.cn'], lang: 'zh' }),
+];
 const OPTIONS: DispatchOptions = {
   publicUrl: 'http://riskwatch.test',
   timeZone: 'Asia/Shanghai',
@@ -40,7 +41,7 @@ describe(dispatchDue.name, () => {
   afterAll(async () => t.close());
 
   const outbox = () => t.db.selectFrom('notification_outbox').selectAll().executeTakeFirstOrThrow();
-  const enqueue = async () => enqueueNotifications(t.db, await seedAlertEvents(t.db, ['firing']), ROUTES);
+  const enqueue = async () => queueLegacyRows(t.db, await seedAlertEvents(t.db, ['firing']), ROUTES);
 
   it('sends a due row once, with a Message-ID from its idempotency key', async () => {
     await enqueue();

@@ -9,13 +9,18 @@ import {
 import { outboxStats } from '../../../src/notify/outbox.stats.js';
 import type { Route } from '../../../src/notify/routes.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
-import { AT } from '../../unit/notify/notify.fixtures.js';
-import { seedAlertEvents } from './notify.seed.js';
+import { AT, makeRoute } from '../../unit/notify/notify.fixtures.js';
+import { queueLegacyRows, seedAlertEvents } from './notify.seed.js';
 
 const ROUTES: Route[] = [
-  { name: 'supervisors', match: {}, to: ['supervision@example.gov.cn'], lang: 'zh' },
-  { name: 'leadership', match: { severities: ['critical'] }, to: ['director@example.gov.cn'], lang: 'en' },
-  { name: 'pawn', match: { types: ['pawn'] }, to: ['pawn@example.gov.cn'], lang: 'zh' },
+  makeRoute({ name: 'supervisors', match: {}, to: ['supervision@example.gov.cn'], lang: 'zh' }),
+  makeRoute({
+    name: 'leadership',
+    match: { severities: ['critical'] },
+    to: ['director@example.gov.cn'],
+    lang: 'en',
+  }),
+  makeRoute({ name: 'pawn', match: { types: ['pawn'] }, to: ['pawn@example.gov.cn'], lang: 'zh' }),
 ];
 const LEASE = { limit: 10, leaseMs: 60_000, worker: 'test' };
 const later = (ms: number) => new Date(AT.getTime() + ms);
@@ -29,27 +34,58 @@ describe('notification outbox', () => {
   afterAll(async () => t.close());
 
   describe(enqueueNotifications.name, () => {
-    it('queues one row per notified event and matching route, with a payload snapshot', async () => {
-      const items = await seedAlertEvents(t.db, ['pending', 'firing', 'updated']);
-      expect(await enqueueNotifications(t.db, items, ROUTES)).toBe(2);
-      const rows = await t.db.selectFrom('notification_outbox').selectAll().orderBy('route').execute();
-      const firing = items[1];
-      expect(rows.map((r) => [r.idempotency_key, r.route, r.recipients, r.status, r.attempts])).toEqual([
-        [`${firing?.eventId}:leadership`, 'leadership', ['director@example.gov.cn'], 'pending', 0],
-        [`${firing?.eventId}:supervisors`, 'supervisors', ['supervision@example.gov.cn'], 'pending', 0],
+    const items = () => t.db.selectFrom('notification_items').selectAll().orderBy('route').execute();
+
+    it('records one item per notified event and matching route, grouped and due after group_wait', async () => {
+      const events = await seedAlertEvents(t.db, ['pending', 'firing', 'updated']);
+      const routes = [
+        makeRoute({ ...(ROUTES[0] as Route), group_wait: 600_000 }),
+        makeRoute({ ...(ROUTES[1] as Route), group_by: ['county', 'rule'] }),
+        ROUTES[2] as Route,
+      ];
+      expect(await enqueueNotifications(t.db, events, routes)).toBe(2);
+      const firing = events[1];
+      expect(
+        (await items()).map((r) => [
+          r.route,
+          r.group_key,
+          r.event_id,
+          r.recipients,
+          r.lang,
+          r.due_at.toISOString(),
+        ]),
+      ).toEqual([
+        [
+          'leadership',
+          'county=鲤城区,rule=npl_ratio_high',
+          firing?.eventId,
+          ['director@example.gov.cn'],
+          'en',
+          AT.toISOString(),
+        ],
+        [
+          'supervisors',
+          'institution=QZ001',
+          firing?.eventId,
+          ['supervision@example.gov.cn'],
+          'zh',
+          later(600_000).toISOString(),
+        ],
       ]);
-      expect(rows[0]?.payload).toMatchObject({
-        v: 1,
-        lang: 'en',
-        kind: 'firing',
-        value: 5.42,
-        institution: { code: 'QZ001' },
-      });
-      expect(rows[1]?.payload).toMatchObject({
-        lang: 'zh',
-        alertId: firing?.alertId,
-        eventId: firing?.eventId,
-      });
+      expect((await items())[0]?.payload).toMatchObject({ v: 1, lang: 'en', kind: 'firing', value: 5.42 });
+      // Nothing is in the outbox until the group's digest is made.
+      expect(await t.db.selectFrom('notification_outbox').selectAll().execute()).toEqual([]);
+    });
+
+    it('records no resolution for a route with send_resolved: false', async () => {
+      const events = await seedAlertEvents(t.db, ['firing', 'resolved']);
+      const quiet = makeRoute({ name: 'quiet', send_resolved: false });
+      expect(await enqueueNotifications(t.db, events, [quiet, makeRoute({ name: 'all' })])).toBe(3);
+      expect((await items()).map((r) => [r.route, r.kind])).toEqual([
+        ['all', 'firing'],
+        ['all', 'resolved'],
+        ['quiet', 'firing'],
+      ]);
     });
 
     it('snapshots only the institution fields an e-mail shows, even when given a whole row', async () => {
@@ -58,32 +94,28 @@ describe('notification outbox', () => {
       const row = { ...item.institution, credit_code: null, attributes: {}, created_at: AT };
       await enqueueNotifications(t.db, [{ ...item, institution: row }], ROUTES.slice(0, 1));
       const { payload } = await t.db
-        .selectFrom('notification_outbox')
+        .selectFrom('notification_items')
         .select('payload')
         .executeTakeFirstOrThrow();
       expect(Object.keys(payload.institution as object).sort()).toEqual(['code', 'county', 'name', 'type']);
     });
 
-    it('is idempotent: the same event enqueued twice gives one row per route', async () => {
-      const items = await seedAlertEvents(t.db, ['firing']);
-      expect(await enqueueNotifications(t.db, items, ROUTES)).toBe(2);
-      expect(await enqueueNotifications(t.db, items, ROUTES)).toBe(0);
-      const { n } = await t.db
-        .selectFrom('notification_outbox')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      expect(Number(n)).toBe(2);
+    it('is idempotent: the same event recorded twice gives one item per route', async () => {
+      const events = await seedAlertEvents(t.db, ['firing']);
+      expect(await enqueueNotifications(t.db, events, ROUTES)).toBe(2);
+      expect(await enqueueNotifications(t.db, events, ROUTES)).toBe(0);
+      expect(await items()).toHaveLength(2);
     });
 
     it('rolls back with the transaction that recorded the events', async () => {
-      const items = await seedAlertEvents(t.db, ['resolved']);
+      const events = await seedAlertEvents(t.db, ['resolved']);
       await expect(
         t.db.transaction().execute(async (trx) => {
-          await enqueueNotifications(trx, items, ROUTES);
+          await enqueueNotifications(trx, events, ROUTES);
           throw new Error('evaluation failed');
         }),
       ).rejects.toThrow('evaluation failed');
-      expect(await t.db.selectFrom('notification_outbox').selectAll().execute()).toEqual([]);
+      expect(await items()).toEqual([]);
     });
   });
 
@@ -93,7 +125,7 @@ describe('notification outbox', () => {
         t.db,
         Array.from({ length: events }, () => 'firing' as const),
       );
-      await enqueueNotifications(t.db, items, ROUTES.slice(0, 1));
+      await queueLegacyRows(t.db, items, ROUTES.slice(0, 1));
     };
 
     it('claims due rows, sets the lease and counts the attempt', async () => {
@@ -146,7 +178,7 @@ describe('notification outbox', () => {
   describe('marking', () => {
     it('sends a retried row again only when it is due', async () => {
       const items = await seedAlertEvents(t.db, ['firing']);
-      await enqueueNotifications(t.db, items, ROUTES.slice(0, 1));
+      await queueLegacyRows(t.db, items, ROUTES.slice(0, 1));
       const [row] = await claimDue(t.db, AT, LEASE);
       if (!row) throw new Error('expected a row');
       await markRetry(t.db, row.id, '451 try later', later(30_000), row.attempts);
@@ -170,7 +202,7 @@ describe('notification outbox', () => {
     it('counts undelivered and failed rows and the age of the oldest undelivered one', async () => {
       expect(await outboxStats(t.db, AT)).toEqual({ pending: 0, failed: 0, oldestPendingAgeSeconds: 0 });
       const items = await seedAlertEvents(t.db, ['firing', 'resolved']);
-      await enqueueNotifications(t.db, items, ROUTES.slice(0, 1));
+      await queueLegacyRows(t.db, items, ROUTES.slice(0, 1));
       await t.db
         .updateTable('notification_outbox')
         .set({ created_at: AT } as never)

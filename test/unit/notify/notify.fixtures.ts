@@ -4,6 +4,7 @@ import type {
   NotificationItem,
   ReceiptPayload,
 } from '../../../src/notify/notification.payload.js';
+import type { Route } from '../../../src/notify/routes.js';
 
 /** 2026-11-28 10:15 in Quanzhou. */
 export const AT = new Date('2026-11-28T02:15:00Z');
@@ -112,5 +113,20 @@ export function makeReceiptPayload(overrides: Partial<ReceiptPayload['receipt']>
       explanation_required: true,
       ...overrides,
     },
+  };
+}
+
+/** A route as `recipients.yaml` gives it after defaults, with no wait unless told. */
+export function makeRoute(overrides: Partial<Route> & Pick<Route, 'name'>): Route {
+  return {
+    match: {},
+    to: [`${overrides.name}@example.gov.cn`],
+    lang: 'zh',
+    group_by: ['institution'],
+    group_wait: 0,
+    send_resolved: true,
+    reminders: undefined,
+    monthly_summary: undefined,
+    ...overrides,
   };
 }

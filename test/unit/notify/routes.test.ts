@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Catalog } from '../../../src/catalog/catalog.js';
 import { parseYaml } from '../../../src/config/yaml-file.js';
 import { loadRoutes, matchRoutes, type Route, recipientsFileSchema } from '../../../src/notify/routes.js';
+import { makeRoute } from './notify.fixtures.js';
 
 const RULES_DIR = path.resolve(import.meta.dirname, '../../../rules');
 
@@ -31,7 +32,21 @@ describe('recipientsFileSchema', () => {
     const result = parse('routes:\n  - name: all\n    to: [a@example.gov.cn]\n');
     expect(result).toEqual({
       ok: true,
-      value: { routes: [{ name: 'all', match: {}, to: ['a@example.gov.cn'], lang: 'zh' }] },
+      value: {
+        routes: [
+          {
+            name: 'all',
+            match: {},
+            to: ['a@example.gov.cn'],
+            lang: 'zh',
+            group_by: ['institution'],
+            group_wait: 30_000,
+            send_resolved: true,
+            monthly_summary: undefined,
+          },
+        ],
+        calendar: { holidays: [], workdays: [] },
+      },
     });
   });
 
@@ -97,13 +112,89 @@ describe('recipientsFileSchema', () => {
   });
 });
 
-describe(matchRoutes.name, () => {
-  const route = (name: string, match: Route['match']): Route => ({
-    name,
-    match,
-    to: ['a@example.gov.cn'],
-    lang: 'zh',
+describe('routing options', () => {
+  it('reads group_by, group_wait, send_resolved, reminders, monthly summaries and the calendar', () => {
+    const text = [
+      'calendar:',
+      '  holidays: [2026-10-01]',
+      '  workdays: [2026-10-10]',
+      'routes:',
+      '  - name: a',
+      '    to: [a@example.gov.cn]',
+      '    group_by: [county, rule]',
+      '    group_wait: 10m',
+      '    send_resolved: false',
+      '    reminders: { at: "09:30" }',
+      '    monthly_summary: true',
+      '',
+    ].join('\n');
+    const result = parse(text);
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        calendar: { holidays: ['2026-10-01'], workdays: ['2026-10-10'] },
+        routes: [
+          {
+            group_by: ['county', 'rule'],
+            group_wait: 600_000,
+            send_resolved: false,
+            reminders: { at: '09:30', severities: ['critical'] },
+            monthly_summary: { at: '09:00' },
+          },
+        ],
+      },
+    });
   });
+
+  it('reports every bad option with its line', () => {
+    const text = [
+      'calendar:',
+      '  holidays: [2026-10-01, 2026-02-30]',
+      '  workdays: [2026-10-09, 2026-10-01]',
+      'routes:',
+      '  - name: a',
+      '    to: [a@example.gov.cn]',
+      '    group_by: [branch]',
+      '    group_wait: 10 minutes',
+      '    reminders: { at: "9:30" }',
+      '  - name: b',
+      '    to: [b@example.gov.cn]',
+      '    group_wait: 2d',
+      '    monthly_summary: { at: "25:00" }',
+      '',
+    ].join('\n');
+    const result = parse(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => `${p.line}: ${p.path}: ${p.message}`).sort()).toEqual([
+      '12: routes[1].group_wait: must be at most 1d',
+      '13: routes[1].monthly_summary.at: must be a local time HH:mm, such as 09:30',
+      '2: calendar.holidays[1]: is not a calendar day',
+      '7: routes[0].group_by[0]: Invalid option: expected one of "institution"|"county"|"type"|"rule"|"severity"',
+      '8: routes[0].group_wait: must be a duration such as 30s, 10m, 2h or 1d',
+      '9: routes[0].reminders.at: must be a local time HH:mm, such as 09:30',
+    ]);
+  });
+
+  it('checks the workdays: weekend days only, never also a holiday', () => {
+    const text =
+      'calendar:\n  holidays: [2026-10-01]\n  workdays: [2026-10-09, 2026-10-01, 2026-10-10]\nroutes:\n  - { name: a, to: [a@example.gov.cn] }\n';
+    const result = parse(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => [p.line, p.path, p.message])).toEqual([
+      [
+        3,
+        'calendar.workdays[0]',
+        '2026-10-09 is a weekday, a working day anyway: list only the weekend days worked (调休)',
+      ],
+      [3, 'calendar.workdays[1]', '2026-10-01 is also listed as a holiday'],
+    ]);
+  });
+});
+
+describe(matchRoutes.name, () => {
+  const route = (name: string, match: Route['match']): Route => makeRoute({ name, match });
   const routes = [
     route('all', {}),
     route('critical', { severities: ['critical'] }),
