@@ -49,7 +49,7 @@ import { median } from '../lib/stats.js';
 export const NATIONAL_GOALS = { fullMs: 5000, incrementalMs: 50 } as const;
 
 /** Version of the generator: a change here or in the spec builds a new database. */
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 
 export interface NationalOptions {
   readonly url: string;
@@ -146,7 +146,8 @@ async function exists(admin: pg.Client, name: string): Promise<boolean> {
 }
 
 /** Alert state tables saved after set-up and restored before each timed full evaluation. */
-const STATE_TABLES = ['alerts', 'alert_events', 'notification_outbox'] as const;
+/** In the order they are filled again (children after parents). */
+const STATE_TABLES = ['alerts', 'alert_events', 'notification_outbox', 'notification_items'] as const;
 
 async function saveState(db: Kysely<Database>): Promise<void> {
   for (const t of STATE_TABLES) {
@@ -156,7 +157,7 @@ async function saveState(db: Kysely<Database>): Promise<void> {
 }
 
 async function restoreState(db: Kysely<Database>): Promise<void> {
-  await sql`TRUNCATE notification_outbox, alert_events, alerts`.execute(db);
+  await sql`TRUNCATE notification_items, notification_outbox, alert_events, alerts`.execute(db);
   for (const t of STATE_TABLES) {
     await sql`INSERT INTO ${sql.table(t)} OVERRIDING SYSTEM VALUE SELECT * FROM ${sql.table(`bench_saved_${t}`)}`.execute(
       db,

@@ -92,26 +92,37 @@ export async function recordTransitions(
     throw new Error('An evaluation produced two transitions for one alert');
   }
   const alertIds = new Map<string, number>();
+  // Set-based, one array per column (`unnest`): a constant number of parameters however many alerts a
+  // national evaluation opens, where a multi-row VALUES list would bind tens of thousands.
   for (const part of chunks(
     transitions.filter((t) => t.from === null),
-    2000,
+    10_000,
   )) {
-    const rows = await db
-      .insertInto('alerts')
-      .values(
-        part.map((t) => ({
-          fingerprint: t.alert.fingerprint,
-          rule_id: t.alert.ruleId,
-          institution_code: t.alert.institution,
-          region: t.alert.region ? regionKey(t.alert.region) : null,
-          metric: t.alert.metric,
-          started_at: t.alert.startedAt,
-          ...alertColumns(t),
-        })),
-      )
-      .returning(['id', 'fingerprint'])
-      .execute();
-    for (const r of rows) alertIds.set(r.fingerprint, r.id);
+    const c = part.map(alertColumns);
+    const { rows } = await sql<{ id: number; fingerprint: string }>`
+      INSERT INTO alerts (fingerprint, rule_id, institution_code, region, metric, started_at, state, severity,
+        value, threshold, period, first_period, periods, submission_id, summary, source, fired_at,
+        resolved_at, updated_at, explanation)
+      SELECT v.fingerprint, v.rule_id, v.institution_code, v.region, v.metric, v.started_at, v.state,
+        v.severity, v.value, v.threshold, v.period, v.first_period, v.periods, v.submission_id,
+        v.summary::jsonb, v.source, v.fired_at, v.resolved_at, v.updated_at, v.explanation::jsonb
+      FROM unnest(
+        ${part.map((t) => t.alert.fingerprint)}::text[], ${part.map((t) => t.alert.ruleId)}::text[],
+        ${part.map((t) => t.alert.institution)}::text[],
+        ${part.map((t) => (t.alert.region ? regionKey(t.alert.region) : null))}::text[],
+        ${part.map((t) => t.alert.metric)}::text[], ${part.map((t) => iso(t.alert.startedAt))}::timestamptz[],
+        ${c.map((x) => x.state)}::text[], ${c.map((x) => x.severity)}::text[],
+        ${c.map((x) => x.value)}::numeric[], ${c.map((x) => x.threshold)}::numeric[],
+        ${c.map((x) => x.period)}::text[], ${c.map((x) => x.first_period)}::text[],
+        ${c.map((x) => x.periods)}::integer[], ${c.map((x) => x.submission_id)}::bigint[],
+        ${c.map((x) => x.summary)}::text[], ${c.map((x) => x.source)}::text[],
+        ${c.map((x) => iso(x.fired_at))}::timestamptz[], ${c.map((x) => iso(x.resolved_at))}::timestamptz[],
+        ${c.map((x) => iso(x.updated_at))}::timestamptz[], ${c.map((x) => x.explanation)}::text[]
+      ) AS v(fingerprint, rule_id, institution_code, region, metric, started_at, state, severity, value,
+             threshold, period, first_period, periods, submission_id, summary, source, fired_at,
+             resolved_at, updated_at, explanation)
+      RETURNING id, fingerprint`.execute(db);
+    for (const r of rows) alertIds.set(r.fingerprint, Number(r.id));
   }
   for (const part of chunks(
     transitions.filter((t) => t.from !== null),
@@ -149,27 +160,23 @@ export async function recordTransitions(
     }
   }
   const eventIds = new Map<number, number>();
-  for (const part of chunks(transitions, 2000)) {
-    const events = await db
-      .insertInto('alert_events')
-      .values(
-        part.map((t) => ({
-          alert_id: alertIds.get(t.alert.fingerprint) as number,
-          at: t.at,
-          kind: t.kind,
-          from_state: t.from,
-          to_state: t.to,
-          severity: t.alert.severity,
-          value: Number.isFinite(t.alert.value) ? t.alert.value : null,
-          period: t.alert.period,
-          actor,
-          rules_hash: rulesHash,
-          explanation: t.alert.explanation ? JSON.stringify(t.alert.explanation) : null,
-        })),
-      )
-      .returning(['id', 'alert_id'])
-      .execute();
-    for (const e of events) eventIds.set(e.alert_id, e.id);
+  for (const part of chunks(transitions, 10_000)) {
+    const { rows } = await sql<{ id: number; alert_id: number }>`
+      INSERT INTO alert_events (alert_id, at, kind, from_state, to_state, severity, value, period, actor,
+        rules_hash, explanation)
+      SELECT v.alert_id, v.at, v.kind, v.from_state, v.to_state, v.severity, v.value, v.period, ${actor},
+        ${rulesHash}, v.explanation::jsonb
+      FROM unnest(
+        ${part.map((t) => alertIds.get(t.alert.fingerprint) as number)}::bigint[],
+        ${part.map((t) => iso(t.at))}::timestamptz[], ${part.map((t) => t.kind)}::text[],
+        ${part.map((t) => t.from)}::text[], ${part.map((t) => t.to)}::text[],
+        ${part.map((t) => t.alert.severity)}::text[],
+        ${part.map((t) => (Number.isFinite(t.alert.value) ? t.alert.value : null))}::numeric[],
+        ${part.map((t) => t.alert.period)}::text[],
+        ${part.map((t) => (t.alert.explanation ? JSON.stringify(t.alert.explanation) : null))}::text[]
+      ) AS v(alert_id, at, kind, from_state, to_state, severity, value, period, explanation)
+      RETURNING id, alert_id`.execute(db);
+    for (const e of rows) eventIds.set(Number(e.alert_id), Number(e.id));
   }
   return transitions.map((t) => {
     const alertId = alertIds.get(t.alert.fingerprint) as number;

@@ -53,12 +53,25 @@ export async function enqueueNotifications(
       });
   });
   if (rows.length === 0) return 0;
-  const result = await db
-    .insertInto('notification_items')
-    .values(rows)
-    .onConflict((oc) => oc.columns(['route', 'event_id']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0);
+  // One array per column (`unnest`): a national evaluation queues thousands of items, and a multi-row
+  // VALUES list of 12 parameters each would run into PostgreSQL's 65,535 bind parameters.
+  const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+  const { rows: inserted } = await sql<{ id: number }>`
+    INSERT INTO notification_items (route, group_key, event_id, alert_id, institution_code, severity, kind,
+      recipients, lang, payload, event_at, due_at)
+    SELECT v.route, v.group_key, v.event_id, v.alert_id, v.institution_code, v.severity, v.kind,
+      v.recipients::jsonb, v.lang, v.payload::jsonb, v.event_at, v.due_at
+    FROM unnest(
+      ${col('route')}::text[], ${col('group_key')}::text[], ${col('event_id')}::bigint[],
+      ${col('alert_id')}::bigint[], ${col('institution_code')}::text[], ${col('severity')}::text[],
+      ${col('kind')}::text[], ${col('recipients')}::text[], ${col('lang')}::text[], ${col('payload')}::text[],
+      ${rows.map((r) => r.event_at.toISOString())}::timestamptz[],
+      ${rows.map((r) => r.due_at.toISOString())}::timestamptz[]
+    ) AS v(route, group_key, event_id, alert_id, institution_code, severity, kind, recipients, lang, payload,
+           event_at, due_at)
+    ON CONFLICT (route, event_id) DO NOTHING
+    RETURNING id`.execute(db);
+  return inserted.length;
 }
 
 /** How a dispatcher claims work. */

@@ -70,6 +70,11 @@ export class TestSmtpServer {
     );
   }
 
+  /** The subjects received so far, sorted. */
+  async subjects(): Promise<string[]> {
+    return (await this.parsed()).map((m) => m.subject ?? '').sort();
+  }
+
   stop(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

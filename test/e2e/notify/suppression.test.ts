@@ -1,17 +1,17 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN, createTestService, type TestService } from '../../support/service.js';
-import { SmtpPeer } from '../../support/smtp-peer.js';
+import { TestSmtpServer } from '../../support/smtp.js';
 
 const admin = { Authorization: `Bearer ${ADMIN}` };
 const day = (month: number, d: number) => new Date(Date.UTC(2024, month - 1, d, 2));
 
 describe('silenced and inhibited alerts over a real SMTP peer', () => {
   let t: TestService;
-  let smtp: SmtpPeer;
+  let smtp: TestSmtpServer;
   let now = day(6, 1);
   beforeAll(async () => {
-    smtp = new SmtpPeer();
+    smtp = new TestSmtpServer();
     t = await createTestService({ SMTP_URL: await smtp.start() }, () => now);
     for (const [code, county] of [
       ['B1', '南安市'],
@@ -38,7 +38,8 @@ describe('silenced and inhibited alerts over a real SMTP peer', () => {
       .set(admin)
       .send({ institution, period, values: { npl_ratio: npl } })
       .expect(201);
-    await t.services.dispatcher.kick();
+    // Past every route's group_wait: the digests of what the upload notified go out now.
+    await t.services.dispatcher.kick(new Date(Date.now() + 3_600_000));
     return res.body;
   };
   const eventsOf = async (alertId: number) =>
@@ -56,10 +57,11 @@ describe('silenced and inhibited alerts over a real SMTP peer', () => {
     now = day(6, 2);
     const silenced = await upload('B1', '2024-05', 6.2);
     const notSilenced = await upload('B2', '2024-05', 6.2);
+    // One digest per route that matches B2's critical alert; none for B1.
     expect(await smtp.subjects()).toEqual([
-      '[RiskWatch][Critical][Firing] B2农商行 — NPL ratio',
-      '[RiskWatch][严重][触发] B2农商行 — 不良贷款率',
-      '[RiskWatch][严重][触发] B2农商行 — 不良贷款率',
+      '[Critical] 1 alert · B2农商行',
+      '[严重] 1 条预警 · B2农商行',
+      '[严重] 1 条预警 · B2农商行',
     ]);
     expect(smtp.received.flatMap((m) => m.rcpt).sort()).toEqual([
       'deputy-director@example.gov.cn',
@@ -99,8 +101,8 @@ describe('silenced and inhibited alerts over a real SMTP peer', () => {
       .expect(201);
     await request(t.app).delete(`/api/v1/silences/${silence.body.id}`).set(admin).expect(200);
     await upload('B2', '2024-06', 1.1);
-    expect((await smtp.subjects()).length).toBe(3);
-    expect((await smtp.subjects())[0]).toMatch(/Resolved/);
+    // The two routes that send resolutions (leadership's does not).
+    expect(await smtp.subjects()).toEqual(['[已解除] 1 条预警解除 · B2农商行', '[已解除] 1 条预警解除 · B2农商行']);
   });
 
   it('sends the critical alert and holds back the warning it inhibits', async () => {

@@ -56,12 +56,15 @@ describe('the alert lifecycle on a real database', () => {
       now,
     );
 
-  /** Events of the threshold rule's alerts, as `period kind actor [comment] [suppressed] outbox-rows`. */
+  /**
+   * Events of the threshold rule's alerts, as `period kind actor [comment] [suppressed] mails`: the
+   * notifications queued for the routes' digests (one per route that takes the event).
+   */
   const timeline = async (rule = 'bank_npl_ratio') => {
     const events = await t.db
       .selectFrom('alert_events as e')
       .innerJoin('alerts as a', 'a.id', 'e.alert_id')
-      .leftJoin('notification_outbox as o', 'o.event_id', 'e.id')
+      .leftJoin('notification_items as o', 'o.event_id', 'e.id')
       .select(({ fn }) => [
         'e.id',
         'e.period',
