@@ -102,7 +102,10 @@ describe('silenced and inhibited alerts over a real SMTP peer', () => {
     await request(t.app).delete(`/api/v1/silences/${silence.body.id}`).set(admin).expect(200);
     await upload('B2', '2024-06', 1.1);
     // The two routes that send resolutions (leadership's does not).
-    expect(await smtp.subjects()).toEqual(['[已解除] 1 条预警解除 · B2农商行', '[已解除] 1 条预警解除 · B2农商行']);
+    expect(await smtp.subjects()).toEqual([
+      '[已解除] 1 条预警解除 · B2农商行',
+      '[已解除] 1 条预警解除 · B2农商行',
+    ]);
   });
 
   it('sends the critical alert and holds back the warning it inhibits', async () => {
