@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { queueScheduledNotifications } from '../../../src/service.js';
 import { ADMIN, createTestService, type TestService } from '../../support/service.js';
 import { TestSmtpServer } from '../../support/smtp.js';
 
@@ -113,5 +114,53 @@ describe('digests over SMTP with the shipped routes', () => {
     expect((await mailsTo('director@example.gov.cn')).filter((m) => m.subject?.includes('Resolved'))).toEqual(
       [],
     );
+  });
+
+  it('reminds on a working-day slot of the critical alerts nobody acknowledged, none silenced, HTML and text alike', async () => {
+    const fired = await upload([
+      'QZRCB01,2024-06,npl_ratio,6.2',
+      'QZRCB02,2024-06,npl_ratio,6.4',
+      'QZVB01,2024-06,npl_ratio,6',
+    ]);
+    await flush();
+    const alertOf = (code: string) =>
+      (fired.body.alerts as { id: number; fingerprint: string }[]).find(
+        (a) => a.fingerprint === `bank_npl_ratio/${code}/npl_ratio`,
+      );
+    const [acknowledged, silenced, reminded] = ['QZRCB02', 'QZVB01', 'QZRCB01'].map(alertOf);
+    expect([acknowledged, silenced, reminded].every((a) => a !== undefined)).toBe(true);
+    await request(t.app)
+      .post(`/api/v1/alerts/${acknowledged?.id}/acknowledge`)
+      .set(auth)
+      .send({ comment: '已约谈' })
+      .expect(200);
+    // Wednesday 10 March 2027, 10:00 in Quanzhou: a working day, past the supervisors' 09:30 and
+    // leadership's 08:45, more than a day after the alerts fired.
+    const slot = new Date('2027-03-10T02:00:00Z');
+    await request(t.app)
+      .post('/api/v1/silences')
+      .set(auth)
+      .send({ matchers: { institution: 'QZVB01' }, ends_at: '2027-06-30T00:00:00Z', reason: '现场检查中' })
+      .expect(201);
+    smtp.reset();
+    expect(await queueScheduledNotifications(t.services, slot)).toBeGreaterThanOrEqual(2);
+    await t.services.dispatcher.kick(new Date(slot.getTime() + 60_000));
+    const [zh] = (await mailsTo('supervision@example.gov.cn')).filter((m) => m.subject?.startsWith('[提醒]'));
+    expect(zh?.subject).toBe('[提醒][严重] 1 条预警未确认 · 晋江农村商业银行');
+    for (const part of [zh?.text ?? '', String(zh?.html ?? '')]) {
+      expect(part).toContain('晋江农村商业银行');
+      expect(part).not.toContain('石狮农村商业银行');
+      expect(part).not.toContain('鲤城村镇银行');
+      expect(part).toContain(`${PUBLIC_URL}/api/v1/alerts/${reminded?.id}`);
+    }
+    const [en] = (await mailsTo('director@example.gov.cn')).filter((m) =>
+      m.subject?.startsWith('[Reminder]'),
+    );
+    expect(en?.subject).toMatch(/^\[Reminder\]\[Critical\] 1 unacknowledged alert\b/);
+    // The same slot again (another replica, a restart): nothing more.
+    smtp.reset();
+    expect(await queueScheduledNotifications(t.services, new Date(slot.getTime() + 3_600_000))).toBe(0);
+    await t.services.dispatcher.kick(new Date(slot.getTime() + 7_200_000));
+    expect(smtp.received).toEqual([]);
   });
 });
