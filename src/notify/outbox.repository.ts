@@ -74,6 +74,44 @@ export async function enqueueNotifications(
   return inserted.length;
 }
 
+/**
+ * Queues one scheduled message (a reminder, a monthly summary) under its idempotency key, at most once
+ * whichever replica gets there first. The key names the slot, so a replica that finds it queued already
+ * has nothing to do.
+ * @returns whether this call queued it.
+ */
+export async function queueOnce(
+  db: Kysely<Database>,
+  key: string,
+  route: Pick<Route, 'name' | 'to'>,
+  payload: unknown,
+  now: Date,
+): Promise<boolean> {
+  const inserted = await db
+    .insertInto('notification_outbox')
+    .values({
+      idempotency_key: key,
+      route: route.name,
+      recipients: JSON.stringify(route.to),
+      payload: JSON.stringify(payload),
+      next_attempt_at: now,
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+/** Whether a scheduled message with this idempotency key is queued already. */
+export async function isQueued(db: Kysely<Database>, key: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('notification_outbox')
+    .select('id')
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** How a dispatcher claims work. */
 export interface ClaimOptions {
   /** Most rows to claim at once. */

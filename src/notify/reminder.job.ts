@@ -8,6 +8,7 @@ import { parseRegionKey, regionName } from '../rules/rule.region-ref.js';
 import { type BusinessCalendar, latestSlot } from './business-days.js';
 import { digestAlerts, threadOf } from './notification.group.js';
 import type { AlertPayload, DigestPayload } from './notification.payload.js';
+import { isQueued, queueOnce } from './outbox.repository.js';
 import type { ReminderCandidate, ReminderSelector } from './reminder.repository.js';
 import { matchRoutes, type Route } from './routes.js';
 
@@ -43,12 +44,7 @@ export async function queueReminders(ctx: ReminderContext, now: Date): Promise<n
     if (!route.reminders) continue;
     const slot = latestSlot(now, { at: route.reminders.at, timeZone: ctx.timeZone, calendar: ctx.calendar });
     const key = reminderKey(route.name, slot);
-    const exists = await ctx.db
-      .selectFrom('notification_outbox')
-      .select('id')
-      .where('idempotency_key', '=', key)
-      .executeTakeFirst();
-    if (exists) continue;
+    if (await isQueued(ctx.db, key)) continue;
     const candidates = await ctx.select({
       severities: route.reminders.severities,
       firedBefore: new Date(slot.getTime() - REMINDER_MIN_AGE_MS),
@@ -71,19 +67,7 @@ export async function queueReminders(ctx: ReminderContext, now: Date): Promise<n
       at: slot.toISOString(),
       alerts,
     };
-    const inserted = await ctx.db
-      .insertInto('notification_outbox')
-      .values({
-        idempotency_key: key,
-        route: route.name,
-        recipients: JSON.stringify(route.to),
-        payload: JSON.stringify(payload),
-        next_attempt_at: now,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (inserted) queued++;
+    if (await queueOnce(ctx.db, key, route, payload, now)) queued++;
   }
   return queued;
 }

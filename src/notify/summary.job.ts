@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.js';
 import { addDays, startOfZonedDay, zonedDay } from '../filing/zoned-day.js';
 import { type BusinessCalendar, firstBusinessDayOfMonth } from './business-days.js';
 import type { SummaryPayload } from './notification.payload.js';
+import { isQueued, queueOnce } from './outbox.repository.js';
 import { matchRoutes, type Route } from './routes.js';
 
 /** The outbox key of a route's summary of one month. */
@@ -124,26 +125,9 @@ export async function queueMonthlySummaries(
     const [h, m] = at.split(':').map(Number) as [number, number];
     if (now.getTime() < startOfZonedDay(firstDay, ctx.timeZone).getTime() + (h * 60 + m) * 60_000) continue;
     const key = summaryKey(route.name, month);
-    const exists = await ctx.db
-      .selectFrom('notification_outbox')
-      .select('id')
-      .where('idempotency_key', '=', key)
-      .executeTakeFirst();
-    if (exists) continue;
+    if (await isQueued(ctx.db, key)) continue;
     alerts ??= await loadMonthAlerts(ctx.db, start, end);
-    const inserted = await ctx.db
-      .insertInto('notification_outbox')
-      .values({
-        idempotency_key: key,
-        route: route.name,
-        recipients: JSON.stringify(route.to),
-        payload: JSON.stringify(summarize(route, month, alerts)),
-        next_attempt_at: now,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (inserted) queued++;
+    if (await queueOnce(ctx.db, key, route, summarize(route, month, alerts), now)) queued++;
   }
   return queued;
 }

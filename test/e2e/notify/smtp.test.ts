@@ -1,12 +1,11 @@
-import type { AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DispatchOptions, dispatchDue } from '../../../src/notify/dispatcher.js';
 import { createMailer, type Mailer } from '../../../src/notify/mail.transport.js';
 import type { Route } from '../../../src/notify/routes.js';
 import { queueLegacyRows, seedAlertEvents } from '../../integration/notify/notify.seed.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
+import { TestSmtpServer } from '../../support/smtp.js';
 import { AT, makeRoute } from '../../unit/notify/notify.fixtures.js';
 
 const ROUTES: Route[] = [
@@ -30,45 +29,6 @@ const OPTIONS: DispatchOptions = {
   random: () => 0,
 };
 const FROM = 'RiskWatch <riskwatch@example.gov.cn>';
-
-/** A real SMTP server on a free port that keeps every message, or answers DATA with `reject`. */
-class TestSmtpServer {
-  readonly received: { rcpt: string[]; raw: Buffer }[] = [];
-  reject: { code: number; message: string } | undefined;
-  /** Addresses refused at RCPT TO with 550. */
-  readonly unknownUsers = new Set<string>();
-  readonly server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'], // plain text on loopback; no self-signed certificate to trust
-    logger: false,
-    onRcptTo: (address, _session, callback) => {
-      if (!this.unknownUsers.has(address.address)) return callback();
-      callback(Object.assign(new Error('5.1.1 No such user'), { responseCode: 550 }));
-    },
-    onData: (stream, session, callback) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        if (this.reject)
-          return callback(Object.assign(new Error(this.reject.message), { responseCode: this.reject.code }));
-        this.received.push({
-          rcpt: session.envelope.rcptTo.map((a) => a.address),
-          raw: Buffer.concat(chunks),
-        });
-        callback();
-      });
-    },
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `smtp://127.0.0.1:${(this.server.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 const addresses = (field: ParsedMail['to']) =>
   (Array.isArray(field) ? field : field ? [field] : []).flatMap((a) => a.value.map((v) => v.address));

@@ -90,16 +90,10 @@ describe('the peer cache', () => {
   let cache: PeerCache;
   const peers = (db: Kysely<Database>, except: string[] = []) => cache.peers(db, ...ARGS, new Set(except));
 
-  beforeAll(async () => {
-    t = await createTestDatabase();
-    rules = shippedRules();
-  });
-  afterAll(async () => t.close());
-  beforeEach(async () => {
-    await t.truncate();
-    cache = new PeerCache();
+  /** The banks registered, each filing an NPL ratio of `from` + 0.1 × its rank. */
+  const fileBanks = async (on: TestDatabase, from: number) => {
     await saveInstitutions(
-      t.db,
+      on.db,
       rules.catalog,
       BANKS.map((code) => ({
         code,
@@ -109,7 +103,18 @@ describe('the peer cache', () => {
       })),
       'test',
     );
-    for (const [i, bank] of BANKS.entries()) await upload(t, rules, bank, 1 + i / 10);
+    for (const [i, bank] of BANKS.entries()) await upload(on, rules, bank, from + i / 10);
+  };
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    rules = shippedRules();
+  });
+  afterAll(async () => t.close());
+  beforeEach(async () => {
+    await t.truncate();
+    cache = new PeerCache();
+    await fileBanks(t, 1);
   });
 
   it('serves the same set again while nothing changed, equal to what is read afresh', async () => {
@@ -220,18 +225,7 @@ describe('the peer cache', () => {
   it('never takes one database’s set for another’s with the same rows', async () => {
     const other = await createTestDatabase();
     try {
-      await saveInstitutions(
-        other.db,
-        rules.catalog,
-        BANKS.map((code) => ({
-          code,
-          name: `${code} 农商行`,
-          type: 'rural_commercial_bank',
-          county: '南安市',
-        })),
-        'test',
-      );
-      for (const [i, bank] of BANKS.entries()) await upload(other, rules, bank, 2 + i / 10);
+      await fileBanks(other, 2);
       await peers(t.db);
       const there = await peers(other.db);
       expect(there.source).toBe('read');
