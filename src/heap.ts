@@ -4,7 +4,7 @@ import v8 from 'node:v8';
  * The semi-space size the service gives V8's young generation, in MB (Node 20's default is 16). A
  * scheduled evaluation at national scale makes ~700,000 observations and their series in a few seconds,
  * nearly all of which die young: with 16 MB, scavenges promote much of it to the old generation, to be
- * marked and compacted again; with 64 the same evaluation spends 10–15 % less CPU (docs/benchmarks.md
+ * marked and compacted again; with 64 the same evaluation spends about 8 % less CPU (docs/benchmarks.md
  * §6). It costs at most 2 × 48 MB more memory, and only while allocation is that fast.
  */
 export const SEMI_SPACE_MB = 64;
