@@ -1,6 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/audit.repository.js';
-import { lockInstitutions } from '../db/advisory-locks.js';
+import { lockBulk, lockInstitutions } from '../db/advisory-locks.js';
 import type { AlertRow, Database } from '../db/schema.js';
 import { AppError } from '../http/app-error.js';
 import { type AlertView, toAlertView } from './alert.repository.js';
@@ -53,7 +53,7 @@ export async function actOnAlert(
     // The evaluations' locks first, in their order: an evaluation that loaded this alert active must
     // not find it closed when it stores its transition (and an action waits for it rather than racing).
     if (subject.institution_code) await lockInstitutions(trx, [subject.institution_code]);
-    else await sql`SELECT pg_advisory_xact_lock_shared(hashtext('riskwatch:bulk'))`.execute(trx);
+    else await lockBulk(trx, 'shared');
     const row = await trx
       .selectFrom('alerts')
       .selectAll()

@@ -91,6 +91,9 @@ export async function recordTransitions(
   if (new Set(transitions.map((t) => t.alert.fingerprint)).size !== transitions.length) {
     throw new Error('An evaluation produced two transitions for one alert');
   }
+  // Each transition's columns once: an explanation is serialised for its alert and its event alike.
+  const columns = new Map(transitions.map((t) => [t.alert.fingerprint, alertColumns(t)]));
+  const columnsOf = (t: Transition) => columns.get(t.alert.fingerprint) as ReturnType<typeof alertColumns>;
   const alertIds = new Map<string, number>();
   // Set-based, one array per column (`unnest`): a constant number of parameters however many alerts a
   // national evaluation opens, where a multi-row VALUES list would bind tens of thousands.
@@ -98,7 +101,7 @@ export async function recordTransitions(
     transitions.filter((t) => t.from === null),
     10_000,
   )) {
-    const c = part.map(alertColumns);
+    const c = part.map(columnsOf);
     const { rows } = await sql<{ id: number; fingerprint: string }>`
       INSERT INTO alerts (fingerprint, rule_id, institution_code, region, metric, started_at, state, severity,
         value, threshold, period, first_period, periods, submission_id, summary, source, fired_at,
@@ -130,7 +133,7 @@ export async function recordTransitions(
   )) {
     // One statement per few thousand alerts: a scheduled evaluation at national scale moves tens of
     // thousands of them at once (each alert that stays active gets its new period).
-    const c = part.map(alertColumns);
+    const c = part.map(columnsOf);
     const { rows } = await sql<{ id: number; fingerprint: string }>`
       UPDATE alerts AS a SET
         state = v.state, severity = v.severity, value = v.value, threshold = v.threshold,
@@ -173,7 +176,7 @@ export async function recordTransitions(
         ${part.map((t) => t.alert.severity)}::text[],
         ${part.map((t) => (Number.isFinite(t.alert.value) ? t.alert.value : null))}::numeric[],
         ${part.map((t) => t.alert.period)}::text[],
-        ${part.map((t) => (t.alert.explanation ? JSON.stringify(t.alert.explanation) : null))}::text[]
+        ${part.map((t) => columnsOf(t).explanation)}::text[]
       ) AS v(alert_id, at, kind, from_state, to_state, severity, value, period, explanation)
       RETURNING id, alert_id`.execute(db);
     for (const e of rows) eventIds.set(Number(e.alert_id), Number(e.id));

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { lockBulk } from '../db/advisory-locks.js';
 import type { Database } from '../db/schema.js';
 import { transactionClient, withTransactionClient } from '../db/transaction-client.js';
-import { aggregateRegions, evaluate } from '../rules/evaluate.js';
+import { aggregateRegions } from '../rules/evaluate.js';
 import { filingPeriodsToLoad } from '../rules/rule.filing.js';
 import type { RuleKind } from '../rules/rule.schema.js';
 import { historyWindow } from '../rules/rule.window.js';
 import { loadActiveAlerts } from './alert.repository.js';
 import {
   type EvaluationObserver,
+  evaluateInputs,
   evaluateInstitutions,
   loadInstitutionRefs,
   type RulesSnapshot,
@@ -156,7 +158,7 @@ async function evaluateWindow(
 ): Promise<{ institutions: number; transitions: number; phases: WindowPhases }> {
   const asked = performance.now();
   // Every institution at once: the one exclusive lock instead of one per institution.
-  await sql`SELECT pg_advisory_xact_lock(hashtext('riskwatch:bulk'))`.execute(trx);
+  await lockBulk(trx, 'exclusive');
   const started = performance.now();
   const { catalog, timeZone } = snapshot;
   const rules = kinds ? snapshot.rules.filter((r) => kinds.includes(r.kind)) : snapshot.rules;
@@ -184,20 +186,22 @@ async function evaluateWindow(
   );
   const filings = older.length > 0 ? [...filed, ...(await loadPeriodFilings(trx, older))] : filed;
   const read = performance.now();
-  const result = evaluate({
-    rules,
-    catalog,
-    institutions,
-    observations,
-    filings,
-    previous,
-    timeZone,
+  const { result } = evaluateInputs(
+    snapshot,
+    {
+      rules,
+      institutions,
+      observations,
+      filings,
+      previous,
+      // Every institution is in scope: no other peers, and the regions' sums are the window's.
+      peers: { institutions: [], observations: [] },
+      regionTotals: aggregateRegions(rules, catalog, institutions, observations),
+      window: { latest },
+      seconds: (read - started) / 1000,
+    },
     now,
-    // Every institution is in scope: no other peers, and the regions' sums are the window's.
-    peers: { institutions: [], observations: [] },
-    regionTotals: aggregateRegions(rules, catalog, institutions, observations),
-    window: { latest },
-  });
+  );
   const evaluated = performance.now();
   const recorded = await recordResult(trx, snapshot, institutions, result.transitions, 'scheduler');
   const finished = performance.now();

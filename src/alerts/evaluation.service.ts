@@ -86,6 +86,8 @@ export interface EvaluationInputs {
   /** Peer-outlier rules' peers and the latest period they are judged in (see `peersOf`). */
   readonly peers?: EvaluationInput['peers'];
   readonly window?: EvaluationInput['window'];
+  /** Region-aggregate rules' totals: only the scheduled evaluation, which has every institution, judges regions. */
+  readonly regionTotals?: EvaluationInput['regionTotals'];
   /** Seconds spent reading, counted into the duration the observer is told. */
   readonly seconds: number;
 }
@@ -146,7 +148,7 @@ export async function loadEvaluationInputs(
 /** Evaluates loaded inputs: pure computation, no statement. */
 export function evaluateInputs(
   { catalog, timeZone }: RulesSnapshot,
-  { rules, institutions, observations, filings, previous, peers, window }: EvaluationInputs,
+  { rules, institutions, observations, filings, previous, peers, window, regionTotals }: EvaluationInputs,
   now: Date,
 ): PendingEvaluation {
   const started = performance.now();
@@ -161,6 +163,7 @@ export function evaluateInputs(
     now,
     peers,
     window,
+    regionTotals,
   });
   return { result, seconds: (performance.now() - started) / 1000 };
 }
@@ -339,19 +342,17 @@ export async function loadCurrentObservations(
  */
 export async function loadCurrentFilings(
   db: Kysely<Database>,
-  /** Every institution when undefined. */
-  codes: readonly string[] | undefined,
+  codes: readonly string[],
   /** Every period when undefined. */
   periods: readonly string[] | undefined,
 ): Promise<Filing[]> {
-  if (codes?.length === 0 || periods?.length === 0) return [];
-  if (!codes && !periods) throw new Error('every filing of every institution is never loaded at once');
+  if (codes.length === 0 || periods?.length === 0) return [];
   let q = db
     .selectFrom('submissions')
     .select(['institution_code', 'period', 'id'])
-    .where('is_current', '=', true);
+    .where('is_current', '=', true)
+    .where('institution_code', '=', anyOf(codes));
   if (periods) q = q.where('period', '=', anyOf(periods));
-  if (codes) q = q.where('institution_code', '=', anyOf(codes));
   const rows = await q.orderBy('institution_code').orderBy('period').execute();
   return rows.map((r) => ({ institution: r.institution_code, period: r.period, submissionId: r.id }));
 }

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { FREQUENCIES, type Frequency, parsePeriod } from '../catalog/period.js';
+import { copyRowsOut } from '../db/copy-stream.js';
 import type { Database } from '../db/schema.js';
 import { transactionClient } from '../db/transaction-client.js';
 import type { Filing, InstitutionRef, Observation } from '../rules/evaluate.js';
@@ -145,7 +145,6 @@ async function copyRows(
   out: Observation[],
   keep?: (metric: string, period: string) => boolean,
 ): Promise<void> {
-  const stream = client.query(copyTo(`COPY (${statement}) TO STDOUT`));
   // Codes and periods repeat on every row: one string each, so the evaluator's maps hash each once
   // (a slice of the chunk would be hashed, and keep the chunk alive, row after row).
   const strings = new Map<string, string>();
@@ -156,60 +155,42 @@ async function copyRows(
     strings.set(own, own);
     return own;
   };
-  let rest = '';
   // Rows come submission by submission: the institution, period and submission of a row are most often
   // the previous row's, recognised in place without slicing.
   let institution = '';
   let period = '';
   let submission = '';
   let submissionId = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const text = rest + chunk.toString('utf8');
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      const a = text.indexOf('\t', start);
-      const b = text.indexOf('\t', a + 1);
-      const c = text.indexOf('\t', b + 1);
-      const d = text.indexOf('\t', c + 1);
-      // Text format: no column here can hold a tab, newline or backslash (codes, periods, numbers).
-      if (a - start !== institution.length || !text.startsWith(institution, start))
-        institution = intern(text.slice(start, a));
-      if (c - b - 1 !== period.length || !text.startsWith(period, b + 1))
-        period = intern(text.slice(b + 1, c));
-      const metric = intern(text.slice(a + 1, b));
-      if (!keep || keep(metric, period)) {
-        if (nl - d - 1 !== submission.length || !text.startsWith(submission, d + 1)) {
-          submission = text.slice(d + 1, nl);
-          submissionId = Number(submission);
-        }
-        out.push({
-          institution,
-          metric,
-          period,
-          value: Number(text.slice(c + 1, d)),
-          submissionId,
-        });
-      }
-      start = nl + 1;
+  await copyRowsOut(client, statement, (text, start, nl) => {
+    const a = text.indexOf('\t', start);
+    const b = text.indexOf('\t', a + 1);
+    const c = text.indexOf('\t', b + 1);
+    const d = text.indexOf('\t', c + 1);
+    // Text format: no column here can hold a tab, newline or backslash (codes, periods, numbers).
+    if (a - start !== institution.length || !text.startsWith(institution, start))
+      institution = intern(text.slice(start, a));
+    if (c - b - 1 !== period.length || !text.startsWith(period, b + 1)) period = intern(text.slice(b + 1, c));
+    const metric = intern(text.slice(a + 1, b));
+    if (keep && !keep(metric, period)) return;
+    if (nl - d - 1 !== submission.length || !text.startsWith(submission, d + 1)) {
+      submission = text.slice(d + 1, nl);
+      submissionId = Number(submission);
     }
-    rest = text.slice(start);
-  }
-  if (rest) throw new Error('COPY ended in the middle of a row');
+    out.push({ institution, metric, period, value: Number(text.slice(c + 1, d)), submissionId });
+  });
 }
 
 /**
- * The peers of an upload's institutions for peer-outlier rules: every institution of the given types
- * other than those, with its current observations of the metrics in the given periods (the latest the
- * upload judges). Institutions come with what a peer group needs (code, type, county, attributes).
+ * The peers for peer-outlier rules: every institution of the given types with its current observations
+ * of the metrics in the given periods (the latest an upload judges; the institutions it judges among
+ * them, which the evaluator counts with their own observations). Institutions come with what a peer
+ * group needs (code, type, county, attributes).
  */
 export async function loadPeers(
   db: Kysely<Database>,
   metrics: readonly string[],
   periods: readonly string[],
   types: readonly string[],
-  except: ReadonlySet<string>,
 ): Promise<{ institutions: InstitutionRef[]; observations: Observation[] }> {
   if (metrics.length === 0 || periods.length === 0 || types.length === 0)
     return { institutions: [], observations: [] };
@@ -235,7 +216,6 @@ export async function loadPeers(
   const institutions = new Map<string, InstitutionRef>();
   const observations: Observation[] = [];
   for (const r of rows) {
-    if (except.has(r.institution_code)) continue;
     if (!institutions.has(r.institution_code))
       institutions.set(r.institution_code, {
         code: r.institution_code,
@@ -273,26 +253,15 @@ export async function loadPeriodFilings(db: Kysely<Database>, periods: readonly 
     return out;
   }
   const periodOf = new Map(periods.map((p) => [p, p]));
-  const stream = client.query(copyTo(`COPY (${statement}) TO STDOUT`));
-  let rest = '';
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const text = rest + chunk.toString('utf8');
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      const a = text.indexOf('\t', start);
-      const b = text.indexOf('\t', a + 1);
-      const period = text.slice(a + 1, b);
-      out.push({
-        institution: text.slice(start, a),
-        period: periodOf.get(period) ?? period,
-        submissionId: Number(text.slice(b + 1, nl)),
-      });
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-  }
-  if (rest) throw new Error('COPY ended in the middle of a row');
+  await copyRowsOut(client, statement, (text, start, nl) => {
+    const a = text.indexOf('\t', start);
+    const b = text.indexOf('\t', a + 1);
+    const period = text.slice(a + 1, b);
+    out.push({
+      institution: text.slice(start, a),
+      period: periodOf.get(period) ?? period,
+      submissionId: Number(text.slice(b + 1, nl)),
+    });
+  });
   return out;
 }

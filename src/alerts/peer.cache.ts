@@ -93,7 +93,7 @@ export class PeerCache {
     }
     const entry = await readWhole(db, metrics, periods, types);
     // Without its epoch row (removed by hand) nothing says when institutions change: nothing is kept.
-    if (!entry) return { peers: await loadPeers(db, metrics, periods, types, new Set()), source: 'read' };
+    if (!entry) return { peers: await loadPeers(db, metrics, periods, types), source: 'read' };
     return { peers: this.keep(key, entry).peers, source: 'read' };
   }
 
@@ -144,7 +144,7 @@ async function readWhole(
     if (id > maxId) maxId = id;
     if (r.own) tentative.add(r.institution_code);
   }
-  const loaded = await loadPeers(db, metrics, periods, types, new Set());
+  const loaded = await loadPeers(db, metrics, periods, types);
   const series = new Map<string, Map<string, Observation[]>>();
   for (const o of loaded.observations) add(series, o);
   const byMetric = new Map([...series].map(([m, of]) => [m, LayeredMap.of(of)]));

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { anyOf } from '../db/any-of.js';
 import type { Database, EventSuppression } from '../db/schema.js';
 import type { InstitutionRef } from '../rules/evaluate.js';
+import { regionKey } from '../rules/rule.region-ref.js';
 import type { Rule } from '../rules/rule.schema.js';
 import { alertLabels, type LabelledAlert } from './alert.labels.js';
 import type { RecordedTransition } from './alert.repository.js';
@@ -61,7 +62,7 @@ export async function withoutSuppressed(
         institution: alert.institution,
         institutionType: institution?.type,
         county: institution?.county,
-        region: alert.region ? `${alert.region.scope}:${alert.region.code}` : null,
+        region: alert.region ? regionKey(alert.region) : null,
       }),
     };
     const suppression = suppressionOf(target, {

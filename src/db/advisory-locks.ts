@@ -23,6 +23,15 @@ export const MAX_INSTITUTION_LOCKS = 500;
  * naming thousands of institutions would fail with "out of shared memory"). Ordinary uploads run
  * side by side; a bulk upload runs alone. Re-locking in the same transaction is free.
  */
+/**
+ * The bulk lock: shared by every writer of a few institutions, exclusive for one that writes or judges
+ * them all (a bulk import, the scheduled evaluation), which then runs alone.
+ */
+export async function lockBulk<DB>(trx: Kysely<DB>, mode: 'shared' | 'exclusive'): Promise<void> {
+  if (mode === 'exclusive') await sql`SELECT pg_advisory_xact_lock(hashtext('riskwatch:bulk'))`.execute(trx);
+  else await sql`SELECT pg_advisory_xact_lock_shared(hashtext('riskwatch:bulk'))`.execute(trx);
+}
+
 export async function lockInstitutions<DB>(
   trx: Kysely<DB>,
   codes: readonly string[],
@@ -31,10 +40,10 @@ export async function lockInstitutions<DB>(
   const unique = [...new Set(codes)];
   if (unique.length === 0) return;
   if (unique.length > limit) {
-    await sql`SELECT pg_advisory_xact_lock(hashtext('riskwatch:bulk'))`.execute(trx);
+    await lockBulk(trx, 'exclusive');
     return;
   }
-  await sql`SELECT pg_advisory_xact_lock_shared(hashtext('riskwatch:bulk'))`.execute(trx);
+  await lockBulk(trx, 'shared');
   await lockKeys(
     trx,
     unique.map((code) => `institution:${code}`),

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 /** A `COPY … FROM STDIN` under way on one connection (see {@link startCopy}). */
 export interface CopyInProgress {
@@ -107,4 +107,29 @@ export function* copyChunks(lines: Iterable<string>, size = 256 * 1024): Generat
     used += chunk.write(line, used, 'latin1');
   }
   if (used > 0) yield chunk.subarray(0, used);
+}
+
+/**
+ * Runs `COPY (statement) TO STDOUT` (text format) on a connection and hands each row to `onRow` as the
+ * chunk holding it and the row's bounds (`text.slice(start, end)` is the row without its newline), so
+ * a reader parses its columns in place, slicing only what it keeps.
+ * @throws when the output ends in the middle of a row.
+ */
+export async function copyRowsOut(
+  client: pg.PoolClient,
+  statement: string,
+  onRow: (text: string, start: number, end: number) => void,
+): Promise<void> {
+  const stream = client.query(copyTo(`COPY (${statement}) TO STDOUT`));
+  let rest = '';
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const text = rest + chunk.toString('utf8');
+    let start = 0;
+    for (let nl = text.indexOf('\n', start); nl >= 0; nl = text.indexOf('\n', start)) {
+      onRow(text, start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest) throw new Error('COPY ended in the middle of a row');
 }

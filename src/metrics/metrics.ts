@@ -3,6 +3,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { SILENCE_STATES } from '../alerts/silence.js';
 import { countSilences } from '../alerts/silence.repository.js';
 import type { Database } from '../db/schema.js';
+import { waitingItems } from '../notify/digest.flush.js';
+import { outboxStats } from '../notify/outbox.stats.js';
 import type { RuleHealth } from '../rules/evaluate.js';
 import { currentValues } from './metric-values.query.js';
 
@@ -235,12 +237,7 @@ export class ServiceMetrics {
       help: 'Notifications given up for good (permanent refusal or too many attempts); GET /api/v1/notifications?state=failed lists them.',
       registers: [registry],
       async collect() {
-        const row = await db
-          .selectFrom('notification_outbox')
-          .select(({ fn }) => fn.countAll<number>().as('n'))
-          .where('status', '=', 'failed')
-          .executeTakeFirst();
-        this.set(Number(row?.n ?? 0));
+        this.set((await outboxStats(db, new Date())).failed);
       },
     });
     new Gauge({
@@ -248,12 +245,7 @@ export class ServiceMetrics {
       help: 'Alert changes waiting for their route group digest (group_wait).',
       registers: [registry],
       async collect() {
-        const row = await db
-          .selectFrom('notification_items')
-          .select(({ fn }) => fn.countAll<number>().as('n'))
-          .where('digest_id', 'is', null)
-          .executeTakeFirst();
-        this.set(Number(row?.n ?? 0));
+        this.set(await waitingItems(db));
       },
     });
     new Gauge({

@@ -43,7 +43,7 @@ export interface BusinessDaySchedule {
 }
 
 /** The instant of local time `HH:mm` on calendar day `date` in `timeZone`. */
-function instantOf(date: string, at: string, timeZone: string): Date {
+export function instantOf(date: string, at: string, timeZone: string): Date {
   const [hours, minutes] = at.split(':').map(Number) as [number, number];
   // From the start of the local day: right for every zone without a daylight-saving change that day,
   // which Asia/Shanghai has none of.

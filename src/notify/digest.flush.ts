@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, NotificationItemRow } from '../db/schema.js';
 import { digestAlerts, digestKey, threadOf } from './notification.group.js';
 import { alertPayloadSchema, type DigestPayload } from './notification.payload.js';
+import { queuedId, queueOnce } from './outbox.repository.js';
 import { LANGS, type Lang } from './routes.js';
 
 /** Most items one flush takes; a larger backlog goes in the next flush. */
@@ -65,28 +66,9 @@ export async function flushDueGroups(
         group.items.map((i) => i.event_id),
       );
       const latest = group.items.at(-1) as NotificationItemRow;
-      const inserted = await trx
-        .insertInto('notification_outbox')
-        .values({
-          idempotency_key: key,
-          route: group.route,
-          recipients: JSON.stringify(latest.recipients),
-          payload: JSON.stringify(digest),
-          next_attempt_at: now,
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .returning('id')
-        .executeTakeFirst();
+      const inserted = await queueOnce(trx, key, { name: group.route, to: latest.recipients }, digest, now);
       // A conflict means these very events already have their digest: link to it, send nothing new.
-      const id =
-        inserted?.id ??
-        (
-          await trx
-            .selectFrom('notification_outbox')
-            .select('id')
-            .where('idempotency_key', '=', key)
-            .executeTakeFirstOrThrow()
-        ).id;
+      const id = inserted ?? ((await queuedId(trx, key)) as number);
       await trx
         .updateTable('notification_items')
         .set({ digest_id: id })
@@ -97,7 +79,7 @@ export async function flushDueGroups(
         )
         .where('digest_id', 'is', null)
         .execute();
-      if (inserted) written++;
+      if (inserted !== undefined) written++;
     }
     return written;
   };

@@ -2,6 +2,7 @@ import { DIGEST_STRINGS } from './digest.strings.js';
 import { digestSubject, whoOf } from './digest.subject.js';
 import { STRINGS } from './email.strings.js';
 import {
+  alertLink,
   detailRows,
   escapeHtml,
   formatTime,
@@ -13,11 +14,6 @@ import type { Lang } from './routes.js';
 
 const SEVERITY_COLOURS = { info: '#1565c0', warning: '#e65100', critical: '#b71c1c' } as const;
 const RESOLVED_COLOUR = '#2e7d32';
-
-/** The link to an alert in the service. */
-export function alertLink(publicUrl: string, alertId: number): string {
-  return `${publicUrl.replace(/\/+$/, '')}/api/v1/alerts/${alertId}`;
-}
 
 interface Section {
   readonly title: string;

@@ -1,4 +1,5 @@
 import { formatWallClock } from '../filing/zoned-day.js';
+import { whoOf } from './digest.subject.js';
 import { type EmailStrings, STRINGS, UNIT_LABELS } from './email.strings.js';
 import type { AlertPayload } from './notification.payload.js';
 import type { Lang } from './routes.js';
@@ -69,6 +70,11 @@ export function htmlBody(b: HtmlBody): string {
     .join('\n');
 }
 
+/** The link to an alert in the service. */
+export function alertLink(publicUrl: string, alertId: number): string {
+  return `${publicUrl.replace(/\/+$/, '')}/api/v1/alerts/${alertId}`;
+}
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -81,8 +87,8 @@ export function renderEmail(payload: AlertPayload, lang: Lang, options: RenderOp
   const s = STRINGS[lang];
   const severity = s.severity[payload.severity];
   const kind = s.kind[payload.kind];
-  const who = payload.institution?.name ?? payload.region?.name[lang] ?? s.regional;
-  const link = `${options.publicUrl.replace(/\/+$/, '')}/api/v1/alerts/${payload.alertId}`;
+  const who = whoOf(payload, lang);
+  const link = alertLink(options.publicUrl, payload.alertId);
   const summary = payload.summary[lang];
   // Subjects are one line; a stray newline in a name must not break the header.
   const subject = `[RiskWatch][${severity}][${kind}] ${who} — ${payload.metric.name[lang]}`.replace(

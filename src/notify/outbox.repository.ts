@@ -3,7 +3,7 @@ import { NOTIFIED_KINDS } from '../alerts/alert.types.js';
 import type { Database, NotificationOutboxTable, OutboxRow } from '../db/schema.js';
 import { groupKeyOf } from './notification.group.js';
 import { type MailKind, type NotificationItem, toPayload } from './notification.payload.js';
-import { matchRoutes, type Route } from './routes.js';
+import { matchRoutes, type Route, routeSubjectOf } from './routes.js';
 
 export type { NotificationItem } from './notification.payload.js';
 export { type OutboxStats, outboxStats } from './outbox.stats.js';
@@ -25,12 +25,7 @@ export async function enqueueNotifications(
   const rows = items.flatMap((item) => {
     const { kind, alert } = item.transition;
     if (!NOTIFIED_KINDS.has(kind)) return [];
-    const matched = matchRoutes(routes, {
-      ruleId: alert.ruleId,
-      severity: alert.severity,
-      institutionType: item.institution?.type,
-      county: item.institution?.county,
-    });
+    const matched = matchRoutes(routes, routeSubjectOf(alert.ruleId, alert.severity, item.institution));
     return matched
       .filter((route) => kind !== 'resolved' || route.send_resolved)
       .map((route) => {
@@ -75,10 +70,10 @@ export async function enqueueNotifications(
 }
 
 /**
- * Queues one scheduled message (a reminder, a monthly summary) under its idempotency key, at most once
- * whichever replica gets there first. The key names the slot, so a replica that finds it queued already
- * has nothing to do.
- * @returns whether this call queued it.
+ * Queues one message (a digest, a reminder, a monthly summary) under its idempotency key, at most once
+ * whichever replica gets there first. The key names what it is about (the events, the slot), so a
+ * replica that finds it queued already has nothing to do.
+ * @returns the outbox row's id when this call queued it, else `undefined`.
  */
 export async function queueOnce(
   db: Kysely<Database>,
@@ -86,7 +81,7 @@ export async function queueOnce(
   route: Pick<Route, 'name' | 'to'>,
   payload: unknown,
   now: Date,
-): Promise<boolean> {
+): Promise<number | undefined> {
   const inserted = await db
     .insertInto('notification_outbox')
     .values({
@@ -99,17 +94,17 @@ export async function queueOnce(
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning('id')
     .executeTakeFirst();
-  return inserted !== undefined;
+  return inserted?.id;
 }
 
-/** Whether a scheduled message with this idempotency key is queued already. */
-export async function isQueued(db: Kysely<Database>, key: string): Promise<boolean> {
+/** The outbox row queued under this idempotency key, if any. */
+export async function queuedId(db: Kysely<Database>, key: string): Promise<number | undefined> {
   const row = await db
     .selectFrom('notification_outbox')
     .select('id')
     .where('idempotency_key', '=', key)
     .executeTakeFirst();
-  return row !== undefined;
+  return row?.id;
 }
 
 /** How a dispatcher claims work. */

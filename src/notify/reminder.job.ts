@@ -8,9 +8,9 @@ import { parseRegionKey, regionName } from '../rules/rule.region-ref.js';
 import { type BusinessCalendar, latestSlot } from './business-days.js';
 import { digestAlerts, threadOf } from './notification.group.js';
 import type { AlertPayload, DigestPayload } from './notification.payload.js';
-import { isQueued, queueOnce } from './outbox.repository.js';
+import { queuedId, queueOnce } from './outbox.repository.js';
 import type { ReminderCandidate, ReminderSelector } from './reminder.repository.js';
-import { matchRoutes, type Route } from './routes.js';
+import { matchRoutes, type Route, routeSubjectOf } from './routes.js';
 
 /** A reminder lists alerts that have been firing for at least this long: a fresh one had its e-mail. */
 export const REMINDER_MIN_AGE_MS = 24 * 3_600_000;
@@ -44,7 +44,7 @@ export async function queueReminders(ctx: ReminderContext, now: Date): Promise<n
     if (!route.reminders) continue;
     const slot = latestSlot(now, { at: route.reminders.at, timeZone: ctx.timeZone, calendar: ctx.calendar });
     const key = reminderKey(route.name, slot);
-    if (await isQueued(ctx.db, key)) continue;
+    if ((await queuedId(ctx.db, key)) !== undefined) continue;
     const candidates = await ctx.select({
       severities: route.reminders.severities,
       firedBefore: new Date(slot.getTime() - REMINDER_MIN_AGE_MS),
@@ -52,7 +52,11 @@ export async function queueReminders(ctx: ReminderContext, now: Date): Promise<n
     });
     const alerts = digestAlerts(
       candidates
-        .filter((c) => matchRoutes([route], subjectOf(c)).length > 0)
+        .filter(
+          (c) =>
+            matchRoutes([route], routeSubjectOf(c.alert.rule_id, c.alert.severity as Severity, c.institution))
+              .length > 0,
+        )
         .map((c) => reminderPayload(c, route, ctx.catalog)),
     );
     if (alerts.length === 0) continue;
@@ -67,18 +71,9 @@ export async function queueReminders(ctx: ReminderContext, now: Date): Promise<n
       at: slot.toISOString(),
       alerts,
     };
-    if (await queueOnce(ctx.db, key, route, payload, now)) queued++;
+    if ((await queueOnce(ctx.db, key, route, payload, now)) !== undefined) queued++;
   }
   return queued;
-}
-
-function subjectOf({ alert, institution }: ReminderCandidate) {
-  return {
-    ruleId: alert.rule_id,
-    severity: alert.severity as Severity,
-    institutionType: institution?.type,
-    county: institution?.county,
-  };
 }
 
 /** An alert as a reminder shows it: its current values, with when it started firing. */

@@ -193,6 +193,15 @@ export interface RouteSubject {
   readonly county?: string | undefined;
 }
 
+/** What routes match of an alert: its rule and severity, and its institution's type and county (none for a region). */
+export function routeSubjectOf(
+  ruleId: string,
+  severity: Severity,
+  institution: { readonly type: string; readonly county: string } | null | undefined,
+): RouteSubject {
+  return { ruleId, severity, institutionType: institution?.type, county: institution?.county };
+}
+
 /**
  * The routes whose every given criterion matches, in file order. Every matching route gets the
  * notification (no first-match-wins), so a leadership route can sit beside a catch-all one.

@@ -2,10 +2,10 @@ import type { Kysely } from 'kysely';
 import { SEVERITIES, type Severity } from '../alerts/alert.types.js';
 import type { Database } from '../db/schema.js';
 import { addDays, startOfZonedDay, zonedDay } from '../filing/zoned-day.js';
-import { type BusinessCalendar, firstBusinessDayOfMonth } from './business-days.js';
+import { type BusinessCalendar, firstBusinessDayOfMonth, instantOf } from './business-days.js';
 import type { SummaryPayload } from './notification.payload.js';
-import { isQueued, queueOnce } from './outbox.repository.js';
-import { matchRoutes, type Route } from './routes.js';
+import { queuedId, queueOnce } from './outbox.repository.js';
+import { matchRoutes, type Route, routeSubjectOf } from './routes.js';
 
 /** The outbox key of a route's summary of one month. */
 export function summaryKey(route: string, month: string): string {
@@ -43,13 +43,7 @@ export function summarize(route: Route, month: string, alerts: readonly SummaryA
   let resolved = 0;
   const perInstitution = new Map<string, { code: string; name: string; alerts: number }>();
   for (const a of alerts) {
-    const match = {
-      ruleId: a.ruleId,
-      severity: a.severity,
-      institutionType: a.institution?.type,
-      county: a.institution?.county,
-    };
-    if (matchRoutes([route], match).length === 0) continue;
+    if (matchRoutes([route], routeSubjectOf(a.ruleId, a.severity, a.institution)).length === 0) continue;
     if (a.fired) fired[a.severity]++;
     if (a.firingAtEnd) firing[a.severity]++;
     if (a.resolved) resolved++;
@@ -122,12 +116,11 @@ export async function queueMonthlySummaries(
   for (const route of ctx.routes) {
     const at = route.monthly_summary?.at;
     if (!at) continue;
-    const [h, m] = at.split(':').map(Number) as [number, number];
-    if (now.getTime() < startOfZonedDay(firstDay, ctx.timeZone).getTime() + (h * 60 + m) * 60_000) continue;
+    if (now.getTime() < instantOf(firstDay, at, ctx.timeZone).getTime()) continue;
     const key = summaryKey(route.name, month);
-    if (await isQueued(ctx.db, key)) continue;
+    if ((await queuedId(ctx.db, key)) !== undefined) continue;
     alerts ??= await loadMonthAlerts(ctx.db, start, end);
-    if (await queueOnce(ctx.db, key, route, summarize(route, month, alerts), now)) queued++;
+    if ((await queueOnce(ctx.db, key, route, summarize(route, month, alerts), now)) !== undefined) queued++;
   }
   return queued;
 }

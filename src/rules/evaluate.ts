@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { MetricDef } from '../catalog/catalog.schema.js';
 import { comparePeriods, mustParsePeriod } from '../catalog/period.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
-import { judgementOf } from './rule.derived.js';
+import { judgementOf, valueIn } from './rule.derived.js';
 import { continueExplanation, explainSeries, seriesDetail } from './rule.explain.js';
 import {
   alertMetricOf,
@@ -147,7 +147,6 @@ export interface EvaluationResult {
 export function evaluate(input: EvaluationInput): EvaluationResult {
   const { rules, catalog, previous, now } = input;
   const institutions = new Map(input.institutions.map((i) => [i.code, i]));
-  const previousByFingerprint = new Map(previous.map((a) => [a.fingerprint, a]));
   // Built on first use, so evaluations without rules of a kind pay nothing for its indexes.
   let series: SeriesIndex | undefined;
   let filingContext: FilingContext | undefined;
@@ -155,6 +154,10 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
   let regionContext: RegionContext | undefined;
   let filingsByInstitution: ReadonlyMap<string, readonly Filing[]> | undefined;
   let previousByRule: ReadonlyMap<string, ReadonlyMap<string, ActiveAlert>> | undefined;
+  const previousOf = (ruleId: string, metric: string) => {
+    previousByRule ??= indexPrevious(previous);
+    return previousByRule.get(`${ruleId}\u0000${metric}`) ?? NONE;
+  };
   const active: ActiveAlert[] = [];
   const transitions: Transition[] = [];
   const health: RuleHealth[] = [];
@@ -169,7 +172,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
         outcome = evaluateFilingRule(rule, filingContext);
       } else if (rule.kind === 'peer_outlier') {
         series ??= indexSeries(input.observations);
-        peerContext ??= buildPeerContext(input, institutions, series, previousByFingerprint);
+        peerContext ??= buildPeerContext(input, institutions, series, previousOf);
 
         outcome = evaluatePeerRule(rule, peerContext);
       } else if (rule.kind === 'region_aggregate') {
@@ -192,10 +195,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
             filingsByInstitution ??= indexFilings(input.filings);
             return filingsByInstitution.keys();
           },
-          (ruleId, metric) => {
-            previousByRule ??= indexPrevious(previous);
-            return previousByRule.get(`${ruleId}\u0000${metric}`) ?? NONE;
-          },
+          previousOf,
         );
       }
       // Loops, not push(...spread): one rule over every institution can hold more alerts than a call
@@ -344,15 +344,6 @@ function explain(
   });
 }
 
-/** The value of a series in a period, from its newest submission. */
-function valueIn(series: readonly Observation[], period: string): number | undefined {
-  let found: Observation | undefined;
-  for (const o of series) {
-    if (o.period === period && (!found || (o.submissionId ?? -1) >= (found.submissionId ?? -1))) found = o;
-  }
-  return found?.value;
-}
-
 const NONE: ReadonlyMap<string, ActiveAlert> = new Map();
 
 /**
@@ -455,7 +446,7 @@ function buildPeerContext(
   input: EvaluationInput,
   institutions: ReadonlyMap<string, InstitutionRef>,
   series: SeriesIndex,
-  previousByFingerprint: ReadonlyMap<string, ActiveAlert>,
+  previousOf: PeerContext['previousOf'],
 ): PeerContext {
   if (!input.peers) {
     throw new Error(
@@ -469,7 +460,7 @@ function buildPeerContext(
     series,
     peers: peers.institutions,
     peerSeries: peers.series,
-    previousByFingerprint,
+    previousOf,
     window: input.window,
     now: input.now,
   };

@@ -243,12 +243,12 @@ export function at(o: Observation, value: number): Observation {
   return { ...o, value: Number(value.toPrecision(12)) };
 }
 
-/** Each period's change against the previous period or the same period a year earlier. */
 /** The periods between a value and the one a change rule compares it with. */
-function changeLag(rule: ChangeRule, frequency: Frequency): number {
+export function changeLag(rule: ChangeRule, frequency: Frequency): number {
   return rule.compare === 'previous' ? 1 : frequency === 'monthly' ? 12 : 4;
 }
 
+/** Each period's change against the previous period or the same period a year earlier. */
 function changes(rule: ChangeRule, series: readonly Observation[], frequency: Frequency): Observation[] {
   const lag = changeLag(rule, frequency);
   const points = ordered(series, frequency);
@@ -350,4 +350,13 @@ export function leastSquaresSlope(values: readonly number[]): number {
  */
 export function trendCount(rule: TrendRule, runPeriods: number): number {
   return rule.periods + runPeriods - 1;
+}
+
+/** The value of a series in a period, from its newest submission. */
+export function valueIn(series: readonly Observation[], period: string): number | undefined {
+  let found: Observation | undefined;
+  for (const o of series) {
+    if (o.period === period && (!found || (o.submissionId ?? -1) >= (found.submissionId ?? -1))) found = o;
+  }
+  return found?.value;
 }

@@ -14,7 +14,7 @@ import {
   shiftPeriod,
 } from '../catalog/period.js';
 import type { Observation } from './evaluate.js';
-import { indexByPeriod, leastSquaresSlope, ordered } from './rule.derived.js';
+import { changeLag, indexByPeriod, leastSquaresSlope, ordered } from './rule.derived.js';
 import type { MetricRule, Op, Rule } from './rule.schema.js';
 import type { Assessment, SeriesRule } from './rule.series.js';
 import type { Thresholds } from './rule.thresholds.js';
@@ -213,7 +213,7 @@ export function seriesDetail(
   const at = periodOrdinal(mustParsePeriod(latest.period));
   switch (rule.kind) {
     case 'change': {
-      const lag = rule.compare === 'previous' ? 1 : frequency === 'monthly' ? 12 : 4;
+      const lag = changeLag(rule, frequency);
       const reference = indexByPeriod(seriesOf(rule.metric), frequency).get(at - lag)?.o;
       return {
         kind: 'change',

@@ -3,12 +3,12 @@ import type { Catalog } from '../catalog/catalog.js';
 import { type Frequency, mustParsePeriod, parsePeriod, periodOrdinal } from '../catalog/period.js';
 import type { InstitutionRef, Observation, SeriesIndex } from './evaluate.js';
 import { computeAlert, fingerprintOf } from './rule.alert.js';
-import { judgementOf } from './rule.derived.js';
+import { judgementOf, valueIn } from './rule.derived.js';
 import { continueExplanation, explainSeries } from './rule.explain.js';
 import type { RuleOutcome } from './rule.filing.js';
 import { type PeerGroup, peerGroup, percentileOf, percentileRank, robustZ } from './rule.peer-stats.js';
 import type { PeerOutlierRule } from './rule.schema.js';
-import { coverageOf, ruleCovers } from './rule.scope.js';
+import { coverageOf } from './rule.scope.js';
 import { assessSeries } from './rule.series.js';
 import { formatNumber } from './rule.template.js';
 import { thresholdsFor } from './rule.thresholds.js';
@@ -16,8 +16,6 @@ import { resolveAlert, stepAlert } from './rule.transition.js';
 import { type EvaluationWindow, seedOf, windowFor } from './rule.window.js';
 
 export {
-  MAD_SCALE,
-  MEAN_AD_SCALE,
   type PeerGroup,
   peerGroup,
   percentileRank,
@@ -36,7 +34,8 @@ export interface PeerContext {
    */
   readonly peers: ReadonlyMap<string, InstitutionRef>;
   readonly peerSeries: SeriesIndex;
-  readonly previousByFingerprint: ReadonlyMap<string, ActiveAlert>;
+  /** The previous alerts of a rule about a metric, by institution. */
+  readonly previousOf: (ruleId: string, metric: string) => ReadonlyMap<string, ActiveAlert>;
   /** A windowed evaluation's window (see `EvaluationInput.window`). */
   readonly window?: EvaluationWindow | undefined;
   readonly now: Date;
@@ -60,15 +59,13 @@ export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleO
   const reader = new SeriesReader(frequency);
   const groups = peerGroups(rule, ctx, reader);
   const ofMetric = ctx.series.get(rule.metric);
-  const hasPrevious = ctx.previousByFingerprint.size > 0;
+  const mine = ctx.previousOf(rule.id, rule.metric);
   const outcome: RuleOutcome = { active: [], transitions: [], decided: [] };
   const covers = coverageOf(rule);
   for (const institution of ctx.institutions.values()) {
     if (!covers(institution)) continue;
     const observed = ofMetric?.get(institution.code);
-    const prev = hasPrevious
-      ? ctx.previousByFingerprint.get(fingerprintOf(rule.id, institution.code, rule.metric))
-      : undefined;
+    const prev = mine.get(institution.code);
     if (!observed && !prev) continue;
     const fingerprint = prev?.fingerprint ?? fingerprintOf(rule.id, institution.code, rule.metric);
     if (prev) outcome.decided.push(fingerprint);
@@ -96,7 +93,7 @@ export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleO
     if (!assessment.breached && !prev) continue;
     const { latest } = assessment;
     const group = ofType?.get(reader.ordinal(latest.period)) as PeerGroup;
-    const current = valueAt(observed ?? [], latest.period);
+    const current = valueIn(observed ?? [], latest.period);
     const explained = explainSeries({
       rule,
       judged: judgement.rule,
@@ -126,7 +123,7 @@ export function evaluatePeerRule(rule: PeerOutlierRule, ctx: PeerContext): RuleO
       metric,
       institution,
       assessment,
-      (period) => valueAt(observed ?? [], period),
+      (period) => valueIn(observed ?? [], period),
       { median: formatNumber(described.median), peers: String(described.sorted.length), type_name: typeName },
     );
     const why = seed ? continueExplanation(prev, explained, assessment) : explained;
@@ -191,8 +188,9 @@ function peerGroups(
   reader: SeriesReader,
 ): Map<string, Map<number, PeerGroup>> {
   const values = new Map<string, Map<number, { period: string; values: number[] }>>();
+  const covers = coverageOf(rule);
   const collect = (institution: InstitutionRef, series: readonly Observation[] | undefined) => {
-    if (!series || !ruleCovers(rule, institution)) return;
+    if (!series || !covers(institution)) return;
     let ofType = values.get(institution.type);
     if (!ofType) {
       ofType = new Map();
@@ -281,13 +279,4 @@ class SeriesReader {
     }
     return [...newest.values()];
   }
-}
-
-/** The value of a series in a period, from its newest submission. */
-function valueAt(series: readonly Observation[], period: string): number | undefined {
-  let found: Observation | undefined;
-  for (const o of series) {
-    if (o.period === period && (!found || (o.submissionId ?? -1) >= (found.submissionId ?? -1))) found = o;
-  }
-  return found?.value;
 }

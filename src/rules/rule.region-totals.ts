@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { InstitutionRef, Observation } from './evaluate.js';
 import { regionKey, regionsOf } from './rule.region-ref.js';
 import type { RegionAggregateRule, Rule } from './rule.schema.js';
-import { ruleCovers } from './rule.scope.js';
+import { coverageOf } from './rule.scope.js';
 
 /**
  * The sums of one region-aggregate rule's members in one region and period. Members are the
@@ -95,8 +95,9 @@ export function aggregateRegions(
     const denominators = index.get(rule.components.denominator);
     // region key → period → running sums; keys made once per institution, not per observation.
     const sums = new Map<string, { region: RegionRef; byPeriod: Map<string, Sum> }>();
+    const covers = coverageOf(rule);
     for (const institution of population) {
-      if (!ruleCovers(rule, institution)) continue;
+      if (!covers(institution)) continue;
       const ns = numerators?.get(institution.code);
       const ds = denominators?.get(institution.code);
       if (!ns || !ds) continue;

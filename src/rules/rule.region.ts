@@ -9,14 +9,14 @@ import type { RuleOutcome } from './rule.filing.js';
 import { regionKey, regionName, regionOfAlert, regionsOf } from './rule.region-ref.js';
 import type { RegionTotal, RegionTotalsIndex } from './rule.region-totals.js';
 import type { RegionAggregateRule } from './rule.schema.js';
-import { ruleCovers } from './rule.scope.js';
+import { coverageOf } from './rule.scope.js';
 import { assessSeries } from './rule.series.js';
 import { renderRegionSummary } from './rule.template.js';
 import { thresholdsFor } from './rule.thresholds.js';
 import { resolveAlert, stepAlert } from './rule.transition.js';
 import { type EvaluationWindow, seedOf, windowFor } from './rule.window.js';
 
-export { parseRegionKey, quotientOf, regionKey, regionOfAlert } from './rule.region-ref.js';
+export { parseRegionKey, quotientOf } from './rule.region-ref.js';
 export { aggregateRegions, indexRegionTotals, type RegionTotal } from './rule.region-totals.js';
 
 /** What a region-aggregate evaluation reads besides the rule. */
@@ -67,8 +67,9 @@ export function evaluateRegionRule(rule: RegionAggregateRule, ctx: RegionContext
     previous.set(regionKey(region), a);
   }
   const judged = new Map<string, RegionRef>();
+  const covers = coverageOf(rule);
   for (const institution of ctx.institutions.values()) {
-    if (!ruleCovers(rule, institution)) continue;
+    if (!covers(institution)) continue;
     for (const region of regionsOf(rule, institution)) judged.set(regionKey(region), region);
   }
   for (const [key, a] of previous) if (!judged.has(key)) judged.set(key, regionOfAlert(a) as RegionRef);

@@ -1,10 +1,8 @@
 import type { Localized, Severity } from '../alerts/alert.types.js';
 import type { Frequency } from '../catalog/period.js';
 
-/** Placeholders a threshold rule's `summary` templates may use, as `{{name}}`. */
-export const PLACEHOLDERS = [
-  'institution',
-  'institution_name',
+/** What every alert about a metric's value says, whoever it is about: the figure, its line and its run. */
+const VALUE_PLACEHOLDERS = [
   'metric',
   'metric_name',
   'value',
@@ -16,6 +14,9 @@ export const PLACEHOLDERS = [
   'severity',
   'severity_zh',
 ] as const;
+
+/** Placeholders a threshold rule's `summary` templates may use, as `{{name}}`. */
+export const PLACEHOLDERS = ['institution', 'institution_name', ...VALUE_PLACEHOLDERS] as const;
 /** A placeholder name of a threshold rule. */
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
@@ -44,16 +45,7 @@ export const REGION_PLACEHOLDERS = [
   'members',
   'numerator',
   'denominator',
-  'metric',
-  'metric_name',
-  'value',
-  'threshold',
-  'unit',
-  'period',
-  'first_period',
-  'periods',
-  'severity',
-  'severity_zh',
+  ...VALUE_PLACEHOLDERS,
 ] as const;
 /** A placeholder name of a region-aggregate rule. */
 export type RegionPlaceholder = (typeof REGION_PLACEHOLDERS)[number];

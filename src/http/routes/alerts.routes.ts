@@ -32,14 +32,15 @@ export function alertsRoutes(deps: AppDeps, guard: (access: Access) => RequestHa
       (found) => found.alert.institution,
       `Alert ${id}`,
     );
-  const withStatus = <T extends Parameters<typeof withSuppressionStatus>[1]>(views: T) =>
-    withSuppressionStatus(deps.db, views, deps.rules.current(), deps.clock());
+  // One instant per request: what a list filters by silence and the silences it shows must agree.
+  const withStatus = <T extends Parameters<typeof withSuppressionStatus>[1]>(views: T, at = deps.clock()) =>
+    withSuppressionStatus(deps.db, views, deps.rules.current(), at);
 
   router.get('/alerts', roles, async (req, res) => {
     const query = parseQuery(alertListQuery, req.query);
     const institution = scopeInstitution(principalOf(req), query.institution);
     const at = deps.clock();
-    res.json({ alerts: await withStatus(await listAlerts(deps.db, { ...query, institution, at })) });
+    res.json({ alerts: await withStatus(await listAlerts(deps.db, { ...query, institution, at }), at) });
   });
 
   router.get('/alerts/:id', roles, async (req, res) => {
@@ -63,8 +64,9 @@ export function alertsRoutes(deps: AppDeps, guard: (access: Access) => RequestHa
     router.post(`/alerts/:id/${path}`, actors, async (req, res) => {
       const { id } = parseQuery(idParam, req.params);
       const { action, revision } = toAction(req.body ?? {});
-      const result = await actOnAlert(deps.db, id, action, principalOf(req).name, deps.clock(), revision);
-      const [alert] = await withStatus([result.alert]);
+      const now = deps.clock();
+      const result = await actOnAlert(deps.db, id, action, principalOf(req).name, now, revision);
+      const [alert] = await withStatus([result.alert], now);
       res.status(status).json({ ...result, alert });
     });
 
